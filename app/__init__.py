@@ -1,0 +1,44 @@
+"""Wangge: the application factory, read top to bottom as the table of contents."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+import config
+from app.core.redis import resolve_url
+from app.extensions import api, db, migrate
+
+
+def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
+    """Build the app for a web process, an RQ worker or a CLI command."""
+    app = Flask(__name__, instance_path=config.INSTANCE, static_folder=None)
+    app.config.update(config.load(overrides))
+    app.config["ROLE"] = role
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    # Redis is resolved lazily: many CLI commands and tests never touch it.
+    app.extensions["redis_url_resolver"] = lambda: resolve_url(
+        app.config["REDIS_URL"], app.config["INSTANCE_DIR"]
+    )
+
+    from app.core import database, errors, jobs, web
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(config.ROOT / "migrations"), render_as_batch=True)
+    api.init_app(app)
+    errors.register_error_handlers(app)
+
+    # Domain modules, lowest first: each registers its models, blueprints and CLI.
+    from app import accounts, geo
+
+    geo.init_app(app)
+    accounts.init_app(app)
+
+    web.init_app(app)
+    jobs.init_app(app)
+    return app

@@ -1,0 +1,39 @@
+"""flask-smorest wired to our error shape, bearer auth and pagination conventions."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Api as _Api
+from flask_smorest import Blueprint
+
+from app.core.errors import http_error_response
+
+__all__ = ["Api", "Blueprint", "ErrorSchema"]
+
+
+class _ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "机器可读的错误码"})
+    message = ma.fields.String(required=True, metadata={"description": "中文错误说明"})
+    details = ma.fields.Dict(metadata={"description": "字段级错误等附加信息"})
+
+
+class ErrorSchema(ma.Schema):
+    """The error payload every endpoint returns on failure."""
+
+    error = ma.fields.Nested(_ErrorBody, required=True)
+
+
+class Api(_Api):
+    """Api that documents and renders errors as {"error": {...}} and requires bearer auth."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return http_error_response(error)
+
+    def init_app(self, app, *, spec_kwargs=None):
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        self.spec.components.security_scheme(
+            "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque token"}
+        )
+        self.spec.options["security"] = [{"bearerAuth": []}]

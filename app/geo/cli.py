@@ -1,0 +1,80 @@
+"""`flask geodata build` and `flask geodata load`."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+import config
+from app.extensions import db
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    end = "\n" if done >= total else ""
+    click.echo(f"\r  {stage}: {done}/{total}", nl=False)
+    if end:
+        click.echo()
+
+
+def recipe_fingerprint(districts: tuple[str, ...]) -> str:
+    """Hash of everything a build depends on: the generator, its sources and the subset."""
+    digest = hashlib.sha256(",".join(sorted(districts)).encode())
+    root = config.ROOT / "geodata"
+    for path in sorted([*root.glob("*.py"), *(root / "source").glob("*")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@click.group()
+def geodata() -> None:
+    """Build and load the city's geography."""
+
+
+@geodata.command("build")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="default: GEODATA_DIR")
+@click.option("--district", "districts", multiple=True, help="12-digit code; repeat for several")
+@click.option("--force", is_flag=True, help="rebuild even if the sources did not change")
+@with_appcontext
+def build_command(out_dir: Path | None, districts: tuple[str, ...], force: bool) -> None:
+    """Generate districts, townships, villages and grids as GeoJSON (deterministic)."""
+    from geodata.build import build
+
+    out_dir = out_dir or Path(current_app.config["GEODATA_DIR"])
+    fingerprint = recipe_fingerprint(districts)
+    stamp = out_dir / ".recipe"
+    if not force and stamp.exists() and stamp.read_text() == fingerprint:
+        click.echo(f"geodata in {out_dir} is up to date")
+        return
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = build(out_dir, districts=list(districts) or None, progress=_progress)
+    stamp.write_text(fingerprint)
+    counts = result.get("counts", {})
+    click.echo(f"built {counts} in {time.perf_counter() - started:.1f} s → {out_dir}")
+
+
+@geodata.command("load")
+@click.option("--dir", "geodata_dir", type=click.Path(path_type=Path), help="default: GEODATA_DIR")
+@click.option("--force", is_flag=True, help="reload even if this build was loaded already")
+@with_appcontext
+def load_command(geodata_dir: Path | None, force: bool) -> None:
+    """Upsert the built geodata into the database (SQLite or PostGIS)."""
+    from app.geo.loader import load
+
+    geodata_dir = geodata_dir or Path(current_app.config["GEODATA_DIR"])
+    started = time.perf_counter()
+    result = load(geodata_dir, force=force, progress=_progress)
+    db.session.commit()
+    if result["skipped"]:
+        click.echo("geodata already loaded (same build)")
+    else:
+        click.echo(
+            f"loaded {result['counts']} in {time.perf_counter() - started:.1f} s "
+            f"(grid version {result['version']})"
+        )

@@ -1,0 +1,195 @@
+"""Browsing, searching and locating in the hierarchy; every query passes the scope filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import Select, event, func, or_, select, update
+from sqlalchemy.orm import Session, attributes
+
+from app.core.errors import Forbidden, NotFound, ValidationFailed
+from app.core.pagination import Page, paginate
+from app.core.scope import Scope, current_scope
+from app.extensions import db
+from app.geo import crs
+from app.geo.codes import ancestry, city_of
+from app.geo.locator import Locator
+from app.geo.models import Area, AreaLevel, GeoState
+
+CRS_WGS84 = "WGS84"
+CRS_GCJ02 = "GCJ-02"
+
+
+def get_area(*, code: str) -> Area:
+    """One node the caller may see."""
+    area = db.session.scalar(select(Area).where(Area.id == int(code))) if code.isdigit() else None
+    if area is None:
+        raise NotFound("找不到该区域", code="area_not_found", area=code)
+    return area
+
+
+def area_detail(*, code: str) -> Area:
+    """One node with `ancestors` set: the visible nodes above it, city first."""
+    area = get_area(code=code)
+    ids = list(area.ancestor_ids)
+    if area.parent_id is not None:
+        ids.insert(0, city_of(area.code))
+    rows = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_(ids)))}
+    area.ancestors = [rows[i] for i in ids if i in rows and i != area.id]
+    return area
+
+
+def children(*, code: str, page: int, page_size: int) -> Page:
+    """The visible children of a node, ordered by code."""
+    parent = get_area(code=code)
+    stmt = select(Area).where(Area.parent_id == parent.id).order_by(Area.id)
+    return paginate(stmt, page=page, page_size=page_size)
+
+
+def search(*, q: str | None, level: str | None, page: int, page_size: int) -> Page:
+    """Nodes whose name contains q or whose code starts with q, within scope."""
+    stmt: Select = select(Area)
+    if q:
+        q = q.strip()
+        conditions = [Area.name.contains(q, autoescape=True)]
+        if q.isdigit():
+            conditions.append(Area.code.startswith(q, autoescape=True))
+        stmt = stmt.where(or_(*conditions))
+    if level:
+        stmt = stmt.where(Area.level == level)
+    # Shallow levels first, then by code: searching "渝中" shows the district before its grids.
+    depth = func.length(Area.code)
+    stmt = stmt.order_by(depth, Area.level != AreaLevel.DISTRICT, Area.id)
+    return paginate(stmt, page=page, page_size=page_size)
+
+
+# -- locating points -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a point falls: its grid and the grid's ancestors, plus how it got there."""
+
+    lon: float
+    lat: float
+    grid_id: int
+    snapped: bool
+    distance_m: float
+    names: dict[int, tuple[str, str]]
+
+    def node(self, level: str) -> dict | None:
+        code = str(self.grid_id)
+        node_id = self.grid_id if level == "grid" else ancestry(code)[f"{level}_id"]
+        name, kind = self.names.get(node_id, ("", ""))
+        return {"code": str(node_id), "name": name, "kind": kind} if node_id else None
+
+
+def locator() -> Locator:
+    """This process's locator (one per app)."""
+    ext = current_app.extensions
+    if "wangge_locator" not in ext:
+        ext["wangge_locator"] = Locator(current_app.config["GEO_INDEX_CHECK_SECONDS"])
+    return ext["wangge_locator"]
+
+
+def to_wgs84(lon: float, lat: float, system: str) -> tuple[float, float]:
+    """Convert an input coordinate to WGS84, the only system we store."""
+    if system == CRS_GCJ02:
+        return crs.gcj02_to_wgs84(lon, lat)
+    return lon, lat
+
+
+def grid_in_scope(scope: Scope, grid_id: int) -> bool:
+    """Whether a grid lies in the scope, from its code alone (no query)."""
+    if scope.everything:
+        return True
+    if scope.grid_ids:
+        return grid_id in scope.grid_ids
+    columns = ancestry(str(grid_id))
+    if scope.level and scope.area_id:
+        return columns[f"{scope.level}_id"] == scope.area_id
+    if scope.department_id and scope.district_id:
+        return columns["district_id"] == scope.district_id
+    return False
+
+
+def locate(
+    *, lon: float, lat: float, system: str = CRS_WGS84, max_snap_m: float | None = None
+) -> Location:
+    """The grid containing a point, or the nearest within the snap distance, in scope."""
+    snap = locator().snapshot()
+    lon, lat = to_wgs84(lon, lat, system)
+    limit = current_app.config["GEO_SNAP_MAX_M"] if max_snap_m is None else max_snap_m
+    hit = snap.index.locate(lon, lat, max_snap_m=limit)
+    if hit is None:
+        raise ValidationFailed(
+            f"该位置不在任何网格内，且距最近网格超过 {limit:.0f} 米",
+            code="outside_grids",
+            lon=lon,
+            lat=lat,
+            max_snap_m=limit,
+        )
+    if not grid_in_scope(current_scope(), hit.grid_id):
+        raise Forbidden("该位置不在您的管辖范围内", code="out_of_scope")
+    return Location(
+        lon, lat, int(hit.grid_id), bool(hit.snapped), float(hit.distance_m), snap.names
+    )
+
+
+def locate_many(
+    *, points: list[tuple[float, float]], system: str = CRS_WGS84
+) -> list[Location | dict]:
+    """Bulk form: one result per point, an error object where a point cannot be placed."""
+    snap = locator().snapshot()
+    lons = np.array([p[0] for p in points], dtype=float)
+    lats = np.array([p[1] for p in points], dtype=float)
+    if system == CRS_GCJ02:
+        lons, lats = crs.gcj02_to_wgs84_many(lons, lats)
+    limit = current_app.config["GEO_SNAP_MAX_M"]
+    grid_ids, distances = snap.index.locate_many(lons, lats, max_snap_m=limit)
+    scope = current_scope()
+    out: list[Location | dict] = []
+    for lon, lat, grid_id, distance in zip(lons, lats, grid_ids, distances, strict=True):
+        if grid_id < 0:
+            out.append(
+                {
+                    "code": "outside_grids",
+                    "message": f"不在任何网格内，且距最近网格超过 {limit:.0f} 米",
+                }
+            )
+        elif not grid_in_scope(scope, int(grid_id)):
+            out.append({"code": "out_of_scope", "message": "该位置不在您的管辖范围内"})
+        else:
+            out.append(
+                Location(
+                    float(lon),
+                    float(lat),
+                    int(grid_id),
+                    bool(distance > 0),
+                    float(distance),
+                    snap.names,
+                )
+            )
+    return out
+
+
+@event.listens_for(Session, "before_flush")
+def _grids_changed(session: Session, flush_context, instances) -> None:
+    """A change to any grid's shape bumps the version that every process's index watches."""
+    changed = any(
+        isinstance(obj, Area)
+        and obj.level == AreaLevel.GRID
+        and (
+            obj in session.new
+            or obj in session.deleted
+            or attributes.get_history(obj, "geom").has_changes()
+        )
+        for obj in (*session.new, *session.dirty, *session.deleted)
+    )
+    if changed:
+        # Core statement on the flush's connection: an ORM one would try to flush again.
+        session.connection().execute(
+            update(GeoState.__table__).where(GeoState.id == 1).values(version=GeoState.version + 1)
+        )

