@@ -1,11 +1,60 @@
-"""The base schema: unknown fields are refused, so typos in requests surface as 422."""
+"""The base schema, and Chinese wording for marshmallow's field and validator messages.
+
+Users read Chinese, and field-level messages reach them through error details; marshmallow
+has no locale support, so its default messages are replaced once, here, for the process.
+"""
 
 from __future__ import annotations
 
 import marshmallow as ma
+from marshmallow import fields, validate
+
+_FIELD_MESSAGES: dict[type, dict[str, str]] = {
+    fields.Field: {
+        "required": "缺少必填字段",
+        "null": "该字段不能为空",
+        "validator_failed": "取值无效",
+    },
+    fields.String: {"invalid": "应为字符串", "invalid_utf8": "不是有效的 UTF-8 文本"},
+    fields.Number: {"invalid": "应为数字", "too_large": "数值过大"},
+    fields.Integer: {"invalid": "应为整数"},
+    fields.Float: {"special": "不允许 NaN 或无穷大"},
+    fields.Boolean: {"invalid": "应为布尔值"},
+    fields.DateTime: {
+        "invalid": "日期时间格式无效",
+        "invalid_awareness": "日期时间缺少或多余时区",
+        "format": "无法格式化日期时间",
+    },
+    fields.List: {"invalid": "应为列表"},
+    fields.Nested: {"type": "数据类型无效"},
+    fields.Dict: {"invalid": "应为对象"},
+    fields.UUID: {"invalid_uuid": "不是有效的 UUID"},
+    fields.Email: {"invalid": "邮箱地址无效"},
+}
+
+for _cls, _messages in _FIELD_MESSAGES.items():
+    _cls.default_error_messages = {**_cls.default_error_messages, **_messages}
+
+validate.Length.message_min = "长度不能少于 {min}"
+validate.Length.message_max = "长度不能超过 {max}"
+validate.Length.message_all = "长度应在 {min} 到 {max} 之间"
+validate.Length.message_equal = "长度应为 {equal}"
+# Range fills {min_op}/{max_op} first, then {min}/{max} at validation time.
+validate.Range.message_min = "应{min_op} {{min}}"
+validate.Range.message_max = "应{max_op} {{max}}"
+validate.Range.message_all = "应{min_op} {{min}} 且{max_op} {{max}}"
+validate.Range.message_gte = "大于或等于"
+validate.Range.message_gt = "大于"
+validate.Range.message_lte = "小于或等于"
+validate.Range.message_lt = "小于"
+validate.OneOf.default_message = "应为以下之一：{choices}"
 
 
 class BaseSchema(ma.Schema):
+    """Every request/response schema: unknown fields are refused, so typos surface as 422."""
+
+    error_messages = {"unknown": "未知字段", "type": "数据格式无效，应为 JSON 对象"}
+
     class Meta:
         unknown = ma.RAISE
         ordered = True
