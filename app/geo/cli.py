@@ -78,3 +78,35 @@ def load_command(geodata_dir: Path | None, force: bool) -> None:
             f"loaded {result['counts']} in {time.perf_counter() - started:.1f} s "
             f"(grid version {result['version']})"
         )
+
+
+@geodata.command("check")
+@click.option("--points", default=2_000, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@with_appcontext
+def check_command(points: int, seed: int) -> None:
+    """Compare the in-memory index with the database's own answer at random points."""
+    import numpy as np
+
+    from app.geo import service
+    from app.geo.codes import CITY_CODE
+    from app.geo.models import Area
+
+    city = db.session.get(Area, int(CITY_CODE))
+    if city is None:
+        raise click.ClickException("no geodata loaded: run `flask geodata load`")
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = city.min_lon, city.min_lat, city.max_lon, city.max_lat
+    index = service.locator().snapshot().index
+    mismatches = 0
+    for lon, lat in zip(
+        rng.uniform(minx, maxx, points), rng.uniform(miny, maxy, points), strict=True
+    ):
+        hit = index.locate(float(lon), float(lat), max_snap_m=0)
+        expected = service.locate_in_database(lon=float(lon), lat=float(lat))
+        if (hit.grid_id if hit else None) != expected:
+            mismatches += 1
+            click.echo(f"  mismatch at {lon:.6f},{lat:.6f}: index {hit}, database {expected}")
+    click.echo(f"{points} points checked, {mismatches} mismatches")
+    if mismatches:
+        raise SystemExit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 from flask import current_app
 from sqlalchemy import Select, event, func, or_, select, update
 from sqlalchemy.orm import Session, attributes
@@ -173,6 +174,27 @@ def locate_many(
                 )
             )
     return out
+
+
+def locate_in_database(*, lon: float, lat: float) -> int | None:
+    """The grid containing a WGS84 point, asked of the database itself (not the index).
+
+    PostGIS answers with ST_Contains on the GiST index; SQLite narrows by the bounding-box
+    columns and tests the candidates exactly with shapely. The index must agree with this.
+    """
+    inside_bbox = (
+        (Area.level == AreaLevel.GRID)
+        & (Area.min_lon <= lon)
+        & (Area.max_lon >= lon)
+        & (Area.min_lat <= lat)
+        & (Area.max_lat >= lat)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+        stmt = select(Area.id).where(inside_bbox, Area.geom.ST_Contains(point)).order_by(Area.id)
+        return db.session.scalars(stmt.limit(1)).first()
+    candidates = db.session.execute(select(Area.id, Area.geom).where(inside_bbox).order_by(Area.id))
+    return next((row.id for row in candidates if shapely.contains_xy(row.geom, lon, lat)), None)
 
 
 @event.listens_for(Session, "before_flush")
