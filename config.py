@@ -84,7 +84,6 @@ def load(overrides: dict | None = None) -> dict:
         "ARGON2_PARALLELISM": _int("ARGON2_PARALLELISM", 4),
         "WEB_THREADS": threads,
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024),
-        "JSON_AS_ASCII": False,
         # flask-smorest: the OpenAPI document lives with the API it describes.
         "API_TITLE": "Wangge 网格 API",
         "API_VERSION": "v1",

@@ -16,6 +16,7 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
     app = Flask(__name__, instance_path=config.INSTANCE, static_folder=None)
     app.config.update(config.load(overrides))
     app.config["ROLE"] = role
+    app.json.ensure_ascii = False  # Chinese stays readable (and shorter) on the wire
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

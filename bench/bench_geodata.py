@@ -80,7 +80,8 @@ def floor_postgres(results: dict, rows, url: str) -> None:
 
     with psycopg.connect(url) as conn:
         conn.execute(
-            "CREATE TABLE floor_t (id bigint PRIMARY KEY, name text, geom geometry(MultiPolygon, 4326))"
+            "CREATE TABLE floor_t "
+            "(id bigint PRIMARY KEY, name text, geom geometry(MultiPolygon, 4326))"
         )
         conn.commit()
         started = time.perf_counter()
@@ -120,7 +121,8 @@ def main() -> None:
         (
             "build",
             f"{results['build_s']:.1f} s (limit {LIMIT_S:.0f} s); GeoJSON-writing floor "
-            f"{results['build_floor_s']:.1f} s → {results['build_s'] / results['build_floor_s']:.1f}× floor",
+            f"{results['build_floor_s']:.1f} s → "
+            f"{results['build_s'] / results['build_floor_s']:.1f}× floor",
         ),
         (
             "load SQLite",

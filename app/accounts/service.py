@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -112,17 +112,12 @@ def principal_for_token(token: str) -> Principal | None:
         if row is None:
             return None
         tok, user = row
-        if tok.revoked_at is not None or _aware(tok.expires_at) <= now or not user.is_active:
+        if tok.revoked_at is not None or tok.expires_at <= now or not user.is_active:
             return None
-        if tok.last_used_at is None or now - _aware(tok.last_used_at) > _TOUCH_EVERY:
+        if tok.last_used_at is None or now - tok.last_used_at > _TOUCH_EVERY:
             db.session.execute(update(Token).where(Token.id == token_id).values(last_used_at=now))
             db.session.commit()
         return _principal(user, token_id)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
 
 
 def _issue_token(user: User, user_agent: str | None) -> tuple[str, Token]:
@@ -176,8 +171,8 @@ def login(
     with unscoped():
         user = db.session.scalar(select(User).where(User.username == username))
         now = utcnow()
-        if user is not None and user.locked_until is not None and _aware(user.locked_until) > now:
-            raise AccountLocked(locked_until=_aware(user.locked_until).isoformat())
+        if user is not None and user.locked_until is not None and user.locked_until > now:
+            raise AccountLocked(locked_until=user.locked_until.isoformat())
         if user is not None and user.password_hash is None and user.activation_hash is not None:
             verify_password(None, password)  # same cost as a real check
             raise Unauthorized("账号尚未激活，请使用激活码设置密码", code="activation_required")

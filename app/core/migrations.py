@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.types import GeometryType
+from app.core.types import GeometryType, UTCDateTime
 
 # PostGIS ships tables of its own; they are not ours to migrate.
 FOREIGN_TABLES = frozenset({"spatial_ref_sys", "layer", "topology"})
@@ -13,6 +13,9 @@ def render_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, GeometryType):
         autogen_context.imports.add("from app.core.types import GeometryType")
         return f"GeometryType({obj.geometry_type!r}, srid={obj.srid})"
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        # Stored as a plain timezone-aware DateTime; the decorator only acts in Python.
+        return "sa.DateTime(timezone=True)"
     return False
 
 

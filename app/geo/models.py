@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import utcnow
 from app.core.scope import AreaScoped, Scope
-from app.core.types import GeometryType
+from app.core.types import GeometryType, UTCDateTime
 from app.extensions import db
 
 
@@ -67,7 +66,7 @@ class Area(AreaScoped, db.Model):
     max_lat: Mapped[float | None] = mapped_column(Float)
     # Synthetic polygons (everything below the district) are not real boundaries.
     fictitious: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
         CheckConstraint(
@@ -102,4 +101,4 @@ class GeoState(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
-    loaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    loaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

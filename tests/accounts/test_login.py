@@ -17,6 +17,8 @@ def test_login_gives_a_token_that_identifies_the_user(client):
     response = login(client, "demo_dispatcher")
     assert response.status_code == 200
     token = response.json["token"]
+    # Times carry their zone on every database (SQLite would otherwise drop it).
+    assert response.json["expires_at"].endswith("+00:00")
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert me.json["user"]["username"] == "demo_dispatcher"

@@ -10,6 +10,8 @@ def _shape(response):
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["error"]["message"]), body
+    # Chinese goes over the wire as UTF-8, not as \u escapes.
+    assert body["error"]["message"] in response.get_data(as_text=True)
     return body["error"]
 
 
