@@ -70,7 +70,8 @@ def run(database_url: str, key: str, geodata: Path, csv_path: Path, work: Path, 
             text(
                 "INSERT INTO floor_users (id, username, display_name, phone, role, "
                 "activation_hash, is_active, failed_logins, area_id, district_id, township_id, "
-                "village_id, grid_id, created_at) VALUES (:id, :u, :d, :p, :r, :a, true, 0, :area, :di, :t, :v, :g, :c)"
+                "village_id, grid_id, created_at) "
+                "VALUES (:id, :u, :d, :p, :r, :a, true, 0, :area, :di, :t, :v, :g, :c)"
             ),
             [
                 dict(

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 from sqlalchemy import select
 
 from app.core.scope import unscoped
@@ -83,5 +82,4 @@ def _build(version: int) -> _Snapshot:
     log.info(
         "grid index v%s: %d grids in %.2f s", version, len(grids), time.perf_counter() - started
     )
-    shapely.prepare(geoms)
     return _Snapshot(version=version, index=index, names=names)

