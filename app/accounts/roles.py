@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from app.geo.codes import LEVEL_NAMES_ZH as AREA_LEVEL_NAMES_ZH
+
 
 class Role(StrEnum):
     GRID_WORKER = "grid_worker"
@@ -55,14 +57,8 @@ ROLE_NODE_LEVELS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({"district", "city"}),
 }
 
-LEVEL_NAMES_ZH = {
-    "city": "市",
-    "district": "区县",
-    "township": "镇街",
-    "village": "村社",
-    "grid": "网格",
-    "department": "区县部门",
-}
+# Where a user can belong: any level of the hierarchy, or a district department.
+LEVEL_NAMES_ZH = {**AREA_LEVEL_NAMES_ZH, "department": "区县部门"}
 
 # Field roles: the ones the phone app serves.
 FIELD_ROLES = frozenset({Role.GRID_WORKER, Role.GRID_LEADER, Role.VILLAGE_STAFF})

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 
 from app.accounts.models import Department, GridBinding, Token, User
 from app.accounts.passwords import (
@@ -87,11 +88,8 @@ def scope_for(user: User, grid_ids: Iterable[int] = ()) -> Scope:
 
 
 def _principal(user: User, token_id: str) -> Principal:
-    grid_ids: list[int] = []
-    if user.role == Role.GRID_WORKER:
-        grid_ids = list(
-            db.session.scalars(select(GridBinding.grid_id).where(GridBinding.user_id == user.id))
-        )
+    # Only grid workers' scopes depend on their grids; the others never load them.
+    grid_ids = [b.grid_id for b in user.grids] if user.role == Role.GRID_WORKER else []
     return Principal(user.id, user.username, user.role, token_id, scope_for(user, grid_ids))
 
 
@@ -107,7 +105,10 @@ def principal_for_token(token: str) -> Principal | None:
     now = utcnow()
     with unscoped():
         row = db.session.execute(
-            select(Token, User).join(User, User.id == Token.user_id).where(Token.id == token_id)
+            select(Token, User)
+            .join(User, User.id == Token.user_id)
+            .where(Token.id == token_id)
+            .options(lazyload(User.grids))
         ).first()
         if row is None:
             return None

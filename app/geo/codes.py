@@ -4,6 +4,14 @@ from __future__ import annotations
 
 CITY_CODE = "500000000000"
 
+LEVEL_NAMES_ZH = {
+    "city": "市",
+    "district": "区县",
+    "township": "镇街",
+    "village": "村社",
+    "grid": "网格",
+}
+
 
 def level_of(code: str) -> str:
     """city | district | township | village | grid, from the code's shape."""

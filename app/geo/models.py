@@ -32,15 +32,6 @@ class AreaLevel(StrEnum):
     GRID = "grid"
 
 
-LEVEL_NAMES_ZH = {
-    AreaLevel.CITY: "市",
-    AreaLevel.DISTRICT: "区县",
-    AreaLevel.TOWNSHIP: "镇街",
-    AreaLevel.VILLAGE: "村社",
-    AreaLevel.GRID: "网格",
-}
-
-
 class Area(AreaScoped, db.Model):
     """One node of the hierarchy; its id is its national statistical code (grids: 15 digits).
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, attributes
 
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.pagination import Page, paginate
-from app.core.scope import Scope, current_scope
+from app.core.scope import Scope, current_scope, values_in_scope
 from app.extensions import db
 from app.geo import crs
 from app.geo.codes import ancestry, city_of
@@ -104,16 +104,7 @@ def to_wgs84(lon: float, lat: float, system: str) -> tuple[float, float]:
 
 def grid_in_scope(scope: Scope, grid_id: int) -> bool:
     """Whether a grid lies in the scope, from its code alone (no query)."""
-    if scope.everything:
-        return True
-    if scope.grid_ids:
-        return grid_id in scope.grid_ids
-    columns = ancestry(str(grid_id))
-    if scope.level and scope.area_id:
-        return columns[f"{scope.level}_id"] == scope.area_id
-    if scope.department_id and scope.district_id:
-        return columns["district_id"] == scope.district_id
-    return False
+    return values_in_scope(scope, ancestry(str(grid_id)).get)
 
 
 def locate(
