@@ -139,7 +139,7 @@ MATRIX: dict[tuple[str, str], Case] = {
         observed=lambda r, w, k: r.status_code == 200 and len(r.json["items"]) == 1,
         roles=ADMIN,
     ),
-    ("GET", "/api/v1/users/<int:user_id>"): Case(
+    ("GET", "/api/v1/users/<id:user_id>"): Case(
         call=lambda a, u, w, k: a.get(u, f"/api/v1/users/{w.homed_users[k]}"),
         observed=lambda r, w, k: r.status_code == 200,
         roles=ADMIN,
@@ -158,12 +158,12 @@ MATRIX: dict[tuple[str, str], Case] = {
         observed=lambda r, w, k: r.status_code == 201,
         roles=ADMIN,
     ),
-    ("POST", "/api/v1/users/<int:user_id>/unlock"): Case(
+    ("POST", "/api/v1/users/<id:user_id>/unlock"): Case(
         call=lambda a, u, w, k: a.post(u, f"/api/v1/users/{w.homed_users[k]}/unlock"),
         observed=lambda r, w, k: r.status_code == 200,
         roles=ADMIN,
     ),
-    ("POST", "/api/v1/users/<int:user_id>/revoke-tokens"): Case(
+    ("POST", "/api/v1/users/<id:user_id>/revoke-tokens"): Case(
         call=lambda a, u, w, k: a.post(u, f"/api/v1/users/{w.homed_users[k]}/revoke-tokens"),
         observed=lambda r, w, k: r.status_code == 200,
         roles=ADMIN,

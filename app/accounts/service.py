@@ -304,7 +304,8 @@ def resolve_node(code: str) -> tuple[Area | None, Department | None]:
         if dept is None:
             raise ValidationFailed(f"找不到部门 {code}", code="unknown_node", node=code)
         return None, dept
-    area = db.session.scalar(select(Area).where(Area.id == int(code))) if code.isdigit() else None
+    valid = code.isdigit() and len(code) in (12, 15)
+    area = db.session.scalar(select(Area).where(Area.id == int(code))) if valid else None
     if area is None:
         raise ValidationFailed(f"找不到区域 {code}", code="unknown_node", node=code)
     return area, None

@@ -123,7 +123,7 @@ def create_user(args):
     return user
 
 
-@bp.route("/users/<int:user_id>", methods=["GET"])
+@bp.route("/users/<id:user_id>", methods=["GET"])
 @require_roles(Role.ADMIN)
 @bp.response(200, UserSchema)
 def get_user(user_id: int):
@@ -131,7 +131,7 @@ def get_user(user_id: int):
     return service.get_user(user_id=user_id)
 
 
-@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@bp.route("/users/<id:user_id>/unlock", methods=["POST"])
 @require_roles(Role.ADMIN)
 @bp.response(200, UserSchema)
 def unlock_user(user_id: int):
@@ -141,7 +141,7 @@ def unlock_user(user_id: int):
     return user
 
 
-@bp.route("/users/<int:user_id>/revoke-tokens", methods=["POST"])
+@bp.route("/users/<id:user_id>/revoke-tokens", methods=["POST"])
 @require_roles(Role.ADMIN)
 @bp.response(200, CountSchema)
 def revoke_user_tokens(user_id: int):

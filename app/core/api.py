@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
+from werkzeug.routing import IntegerConverter
 
 from app.core.errors import http_error_response
 
@@ -23,6 +24,13 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(_ErrorBody, required=True)
 
 
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a row id; out-of-range numbers are a 404, not a database overflow."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
 class Api(_Api):
     """Api that documents and renders errors as {"error": {...}} and requires bearer auth."""
 
@@ -32,7 +40,9 @@ class Api(_Api):
         return http_error_response(error)
 
     def init_app(self, app, *, spec_kwargs=None):
+        app.url_map.converters["id"] = IdConverter
         super().init_app(app, spec_kwargs=spec_kwargs)
+        self.register_converter(IdConverter, lambda c: {"type": "integer", "minimum": 1})
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque token"}
         )

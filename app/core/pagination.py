@@ -12,10 +12,12 @@ from app.core.schemas import BaseSchema
 from app.extensions import db
 
 MAX_PAGE_SIZE = 500
+# Deep offsets are never useful to a person and overflow SQLite's integers when absurd.
+MAX_PAGE = 100_000
 
 
 class PageArgsSchema(BaseSchema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
     page_size = ma.fields.Integer(
         load_default=50, validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE)
     )

@@ -50,6 +50,16 @@ validate.Range.message_lt = "小于"
 validate.OneOf.default_message = "应为以下之一：{choices}"
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class BaseSchema(ma.Schema):
     """Every request/response schema: unknown fields are refused, so typos surface as 422."""
 
@@ -58,3 +68,10 @@ class BaseSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.pre_load
+    def _refuse_nul(self, data, **kwargs):
+        # PostgreSQL text cannot hold NUL; refusing it here keeps SQLite and PostgreSQL alike.
+        if _has_nul(data if isinstance(data, dict | list) else dict(data)):
+            raise ma.ValidationError("文本中不能包含空字符（NUL）")
+        return data

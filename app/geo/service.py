@@ -25,7 +25,9 @@ CRS_GCJ02 = "GCJ-02"
 
 def get_area(*, code: str) -> Area:
     """One node the caller may see."""
-    area = db.session.scalar(select(Area).where(Area.id == int(code))) if code.isdigit() else None
+    # Codes are 12 or 15 digits; anything else names no area (and must not reach the database).
+    valid = code.isdigit() and len(code) in (12, 15)
+    area = db.session.scalar(select(Area).where(Area.id == int(code))) if valid else None
     if area is None:
         raise NotFound("找不到该区域", code="area_not_found", area=code)
     return area

@@ -65,8 +65,16 @@ def test_openapi_document_covers_every_endpoint(app, client):
         if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("openapi.json"):
             path = rule.rule
             for arg in rule.arguments:
-                path = path.replace(f"<int:{arg}>", f"{{{arg}}}").replace(f"<{arg}>", f"{{{arg}}}")
+                path = path.replace(f"<id:{arg}>", f"{{{arg}}}").replace(f"<{arg}>", f"{{{arg}}}")
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert (method, path) in documented, (method, path)
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert spec["paths"]["/api/v1/auth/login"]["post"]["security"] == []
+
+
+def test_nul_characters_are_refused_everywhere(client, auth):
+    login = client.post("/api/v1/auth/login", json={"username": "a\x00b", "password": "x"})
+    assert login.status_code == 422
+    assert _shape(login)["details"]["json"]["_schema"] == ["文本中不能包含空字符（NUL）"]
+    search = auth.get("demo_admin", "/api/v1/areas?q=%00")
+    assert search.status_code == 422
