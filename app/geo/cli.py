@@ -65,13 +65,13 @@ def build_command(out_dir: Path | None, districts: tuple[str, ...], force: bool)
 @with_appcontext
 def load_command(geodata_dir: Path | None, force: bool) -> None:
     """Upsert the built geodata into the database (SQLite or PostGIS)."""
-    from app.geo.loader import GeodataMissing, load
+    from app.geo.loader import GeodataConflict, GeodataMissing, load
 
     geodata_dir = geodata_dir or Path(current_app.config["GEODATA_DIR"])
     started = time.perf_counter()
     try:
         result = load(geodata_dir, force=force, progress=_progress)
-    except GeodataMissing as error:
+    except (GeodataMissing, GeodataConflict) as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     if result["skipped"]:

@@ -12,6 +12,7 @@ import shapely
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from app.core.db import utcnow
 from app.extensions import db
@@ -32,6 +33,10 @@ Progress = Callable[[str, int, int], None]
 
 class GeodataMissing(RuntimeError):
     """The geodata directory has not been built yet."""
+
+
+class GeodataConflict(RuntimeError):
+    """The new build drops nodes that other rows still refer to."""
 
 
 def manifest_sha256(geodata_dir: Path) -> str:
@@ -136,7 +141,18 @@ def load(geodata_dir: Path, *, force: bool = False, progress: Progress | None = 
         existing = set(db.session.scalars(select(Area.id).where(Area.level == str(level))))
         gone = sorted(existing - seen)
         for start in range(0, len(gone), BATCH):
-            db.session.execute(delete(Area).where(Area.id.in_(gone[start : start + BATCH])))
+            batch = gone[start : start + BATCH]
+            try:
+                with db.session.begin_nested():
+                    db.session.execute(delete(Area).where(Area.id.in_(batch)))
+            except IntegrityError:
+                # Users (or later, events) still point at these nodes: the database refuses,
+                # and the person loading must reassign them first rather than lose them.
+                raise GeodataConflict(
+                    f"{len(gone)} {level} node(s) missing from the new build are still in use "
+                    f"(e.g. {', '.join(map(str, batch[:5]))}); reassign what refers to them, "
+                    "then load again"
+                ) from None
 
     state.manifest_sha256 = sha
     state.version = (state.version or 0) + 1

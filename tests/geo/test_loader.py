@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -57,6 +58,26 @@ def test_a_changed_build_replaces_nodes_and_bumps_the_version(app, session, tmp_
     assert result["skipped"] is False and result["version"] == before + 1
     assert _count(session, "grid") == total - 1
     assert session.get(Area, int(dropped)) is None
+
+
+def test_a_build_that_drops_a_grid_in_use_is_refused_and_changes_nothing(app, session, tmp_path):
+    import pytest
+
+    from app.geo.loader import GeodataConflict
+
+    source = Path(app.config["GEODATA_DIR"])
+    changed = tmp_path / "geodata"
+    shutil.copytree(source, changed)
+    grids = json.loads((changed / "grids.geojson").read_text(encoding="utf-8"))
+    in_use = "500103003013001"  # the demo worker's grid
+    grids["features"] = [f for f in grids["features"] if f["properties"]["code"] != in_use]
+    (changed / "grids.geojson").write_text(json.dumps(grids, ensure_ascii=False), encoding="utf-8")
+    (changed / "manifest.json").write_text('{"note": "drops a grid in use"}')
+
+    with pytest.raises(GeodataConflict, match="still in use"):
+        load(changed)
+    session.rollback()
+    assert session.get(Area, int(in_use)) is not None
 
 
 def test_every_row_carries_its_ancestry(session):
