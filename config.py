@@ -73,6 +73,10 @@ def load(overrides: dict | None = None) -> dict:
         # How often a process checks whether the grids changed under its in-memory index.
         "GEO_INDEX_CHECK_SECONDS": _float("GEO_INDEX_CHECK_SECONDS", 2.0),
         "TOKEN_TTL_DAYS": _int("TOKEN_TTL_DAYS", 90),
+        # Near-due 临期 when this share of a stage's limit has elapsed.
+        "SLA_WARN_FRACTION": _float("SLA_WARN_FRACTION", 0.75),
+        # A classification at least this confident is filed and dispatched without triage.
+        "AUTO_DISPATCH_CONFIDENCE": _float("AUTO_DISPATCH_CONFIDENCE", 0.6),
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCKOUT_MINUTES": _int("LOGIN_LOCKOUT_MINUTES", 30),
         "LOGIN_IP_LIMIT": _int("LOGIN_IP_LIMIT", 30),
@@ -84,6 +88,8 @@ def load(overrides: dict | None = None) -> dict:
         "ARGON2_PARALLELISM": _int("ARGON2_PARALLELISM", 4),
         "WEB_THREADS": threads,
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024),
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR", str(INSTANCE / "uploads")),
+        "PHOTO_MAX_BYTES": _int("PHOTO_MAX_BYTES", 15 * 1024 * 1024),
         # flask-smorest: the OpenAPI document lives with the API it describes.
         "API_TITLE": "Wangge 网格 API",
         "API_VERSION": "v1",

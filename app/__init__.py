@@ -35,10 +35,14 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
     errors.register_error_handlers(app)
 
     # Domain modules, lowest first: each registers its models, blueprints and CLI.
-    from app import accounts, geo
+    from app import accounts, categories, dispatch, events, geo, sla
 
     geo.init_app(app)
     accounts.init_app(app)
+    categories.init_app(app)
+    events.init_app(app)
+    dispatch.init_app(app)
+    sla.init_app(app)
 
     web.init_app(app)
     jobs.init_app(app)

@@ -91,8 +91,11 @@ def app():
         from app.accounts import demo
         from app.geo.loader import load
 
+        from app.categories.service import seed_from_file
+
         upgrade()
         load(geodata_dir)
+        seed_from_file()
         demo.seed(password=DEMO_PASSWORD)
         db.session.commit()
     yield app

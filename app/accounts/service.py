@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -90,7 +91,8 @@ def scope_for(user: User, grid_ids: Iterable[int] = ()) -> Scope:
 def _principal(user: User, token_id: str) -> Principal:
     # Only grid workers' scopes depend on their grids; the others never load them.
     grid_ids = [b.grid_id for b in user.grids] if user.role == Role.GRID_WORKER else []
-    return Principal(user.id, user.username, user.role, token_id, scope_for(user, grid_ids))
+    scope = dataclasses.replace(scope_for(user, grid_ids), user_id=user.id)
+    return Principal(user.id, user.username, user.role, token_id, scope)
 
 
 # -- tokens ---------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class Scope:
     district_id: int | None = None
     # The nodes above the scope, visible for context (breadcrumbs) but not their other children.
     ancestors: frozenset[int] = field(default_factory=frozenset)
+    # Whose scope it is: rows a user owns personally (their uploads) are theirs wherever.
+    user_id: int | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -83,7 +85,26 @@ def unscoped():
     return acting_as(SYSTEM)
 
 
-class AreaScoped:
+class Scoped:
+    """Marker for models the scope filter covers; subclasses say how (SQL and Python).
+
+    The defaults deny: a scoped model that forgets to define its rule shows nobody anything.
+    """
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope) -> ColumnElement[bool]:
+        return true() if scope.everything else false()
+
+    def in_scope(self, scope: Scope) -> bool:
+        return scope.everything
+
+    @classmethod
+    def values_in_scope(cls, scope: Scope, values: dict) -> bool:
+        """Whether a row given as a dict (bulk INSERT parameters) may be written."""
+        return scope.everything
+
+
+class AreaScoped(Scoped):
     """Mixin for rows that belong to a place: the ancestry columns scope filters use.
 
     The columns are the row's grid and its ancestors (denormalised on write, so a filter is
@@ -143,7 +164,7 @@ def values_in_scope(scope: Scope, get) -> bool:
 
 
 def _scoped_models() -> list[type]:
-    found, stack = [], list(AreaScoped.__subclasses__())
+    found, stack = [], list(Scoped.__subclasses__())
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
@@ -176,7 +197,7 @@ def _limit_to_scope(state) -> None:
 def _refuse_bulk_inserts_outside_scope(state) -> None:
     scope = current_scope()
     entity = state.bind_mapper.class_ if state.bind_mapper else None
-    if scope.everything or entity is None or not issubclass(entity, AreaScoped):
+    if scope.everything or entity is None or not issubclass(entity, Scoped):
         return
     params = state.parameters
     rows = params if isinstance(params, list) else [params or {}]
@@ -190,5 +211,5 @@ def _refuse_writes_outside_scope(session: Session, flush_context, instances) -> 
     if scope.everything:
         return
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, AreaScoped) and not obj.in_scope(scope):
+        if isinstance(obj, Scoped) and not obj.in_scope(scope):
             raise Forbidden("超出您的管辖范围", code="out_of_scope")

@@ -110,9 +110,17 @@ def grid_in_scope(scope: Scope, grid_id: int) -> bool:
 
 
 def locate(
-    *, lon: float, lat: float, system: str = CRS_WGS84, max_snap_m: float | None = None
+    *,
+    lon: float,
+    lat: float,
+    system: str = CRS_WGS84,
+    max_snap_m: float | None = None,
+    scoped: bool = True,
 ) -> Location:
-    """The grid containing a point, or the nearest within the snap distance, in scope."""
+    """The grid containing a point, or the nearest within the snap distance, in scope.
+
+    Reporting passes scoped=False: a worker may report what they see beyond their own grids.
+    """
     snap = locator().snapshot()
     lon, lat = to_wgs84(lon, lat, system)
     limit = current_app.config["GEO_SNAP_MAX_M"] if max_snap_m is None else max_snap_m
@@ -125,7 +133,7 @@ def locate(
             lat=lat,
             max_snap_m=limit,
         )
-    if not grid_in_scope(current_scope(), hit.grid_id):
+    if scoped and not grid_in_scope(current_scope(), hit.grid_id):
         raise Forbidden("该位置不在您的管辖范围内", code="out_of_scope")
     return Location(
         lon, lat, int(hit.grid_id), bool(hit.snapped), float(hit.distance_m), snap.names

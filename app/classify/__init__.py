@@ -1,0 +1,1 @@
+"""Classification: report text → subcategory, trained from the repository's corpus."""

@@ -1,0 +1,90 @@
+"""Likely duplicates: the same burst pipe reported by five people. Near in space and time,
+same subcategory, similar words (character bigrams, which suit Chinese without a segmenter)."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.categories.models import Subcategory
+from app.core.scope import unscoped
+from app.events.lifecycle import TERMINAL
+from app.events.models import Event
+from app.extensions import db
+
+SIMILARITY_THRESHOLD = 0.2
+_M_PER_DEG_LAT = 111_320.0
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the text's letters and digits (punctuation and spaces ignored)."""
+    chars = [c for c in text.lower() if c.isalnum()]
+    return {a + b for a, b in zip(chars, chars[1:], strict=False)} or set(chars)
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of character bigrams, 0..1."""
+    x, y = bigrams(a), bigrams(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Metres between two nearby WGS84 points (equirectangular; fine within kilometres)."""
+    dx = (lon2 - lon1) * _M_PER_DEG_LAT * math.cos(math.radians((lat1 + lat2) / 2))
+    dy = (lat2 - lat1) * _M_PER_DEG_LAT
+    return math.hypot(dx, dy)
+
+
+def open_near(
+    *,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    since=None,
+    subcategory: str | None = None,
+    exclude_id: int | None = None,
+    limit: int = 50,
+) -> list[tuple[Event, float]]:
+    """Open events within radius_m of a point, nearest first (scope applies as usual)."""
+    dlat = radius_m / _M_PER_DEG_LAT
+    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    stmt = select(Event).where(
+        Event.lon.between(lon - dlon, lon + dlon),
+        Event.lat.between(lat - dlat, lat + dlat),
+        Event.state.not_in([s.value for s in TERMINAL]),
+    )
+    if since is not None:
+        stmt = stmt.where(Event.received_at >= since)
+    if subcategory:
+        stmt = stmt.where(Event.subcategory_code == subcategory)
+    if exclude_id is not None:
+        stmt = stmt.where(Event.id != exclude_id)
+    found = [(e, distance_m(lon, lat, e.lon, e.lat)) for e in db.session.scalars(stmt.limit(500))]
+    found = [(e, d) for e, d in found if d <= radius_m]
+    return sorted(found, key=lambda pair: (pair[1], pair[0].id))[:limit]
+
+
+def likely_original(event: Event, subcategory: Subcategory) -> int | None:
+    """The open event this report most likely duplicates, or None.
+
+    Unscoped on purpose: a duplicate may have been reported by a worker of another grid.
+    """
+    since = event.received_at - timedelta(hours=subcategory.dedup_window_hours)
+    with unscoped():
+        near = open_near(
+            lon=event.lon,
+            lat=event.lat,
+            radius_m=subcategory.dedup_radius_m,
+            since=since,
+            subcategory=subcategory.code,
+            exclude_id=event.id,
+        )
+    scored = [
+        (similarity(event.description, other.description), -d, other.id)
+        for other, d in near
+        if other.duplicate_of_id is None
+    ]
+    best = max(scored, default=None)
+    return best[2] if best and best[0] >= SIMILARITY_THRESHOLD else None
