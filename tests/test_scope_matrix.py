@@ -8,6 +8,7 @@ does not join the matrix fails test_every_endpoint_is_in_the_matrix.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,6 +49,8 @@ FOREIGN_DEPARTMENT = "500104-CG"
 class World:
     points: dict[str, tuple[float, float]]
     homed_users: dict[str, int]  # one grid worker homed at each grid
+    events: dict[str, int]  # one event in each grid, dispatched to 渝中区城管 (demo_dept_cg)
+    attachments: dict[str, int]  # one photo on each event
 
 
 @pytest.fixture
@@ -179,6 +182,78 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
 }
 
+REPORTERS = frozenset(
+    {"demo_worker", "demo_leader", "demo_village", "demo_dispatcher", "demo_admin"}
+)
+MATRIX.update(
+    {
+        ("GET", "/api/v1/events"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/events?page_size=500"),
+            observed=lambda r, w, k: w.events[k] in {e["id"] for e in r.json["items"]},
+        ),
+        ("GET", "/api/v1/events/<id:event_id>"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/events/{w.events[k]}"),
+            observed=lambda r, w, k: r.status_code == 200,
+        ),
+        ("GET", "/api/v1/events/<id:event_id>/timeline"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/events/{w.events[k]}/timeline"),
+            observed=lambda r, w, k: r.status_code == 200 and len(r.json["items"]) >= 1,
+        ),
+        # Visible events answer 409 (not allowed in this state) or 403 (not your role); others 404.
+        ("POST", "/api/v1/events/<id:event_id>/actions"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, f"/api/v1/events/{w.events[k]}/actions", json={"action": "file"}
+            ),
+            observed=lambda r, w, k: r.status_code in (403, 409),
+        ),
+        ("GET", "/api/v1/events/nearby"): Case(
+            call=lambda a, u, w, k: a.get(
+                u, "/api/v1/events/nearby?lon={}&lat={}&radius_m=5".format(*w.points[k])
+            ),
+            observed=lambda r, w, k: w.events[k] in {i["event"]["id"] for i in r.json["items"]},
+        ),
+        # Anyone who reports may report anywhere (what they saw may lie beyond their grids).
+        ("POST", "/api/v1/events"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                "/api/v1/events",
+                json={
+                    "client_uuid": str(uuid.uuid4()),
+                    "description": "矩阵测试路灯不亮",
+                    "location": {"type": "Point", "coordinates": list(w.points[k])},
+                },
+            ),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=REPORTERS,
+            oracle=lambda user, k: True,
+        ),
+        ("GET", "/api/v1/attachments/<id:attachment_id>"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/attachments/{w.attachments[k]}"),
+            observed=lambda r, w, k: r.status_code == 200,
+        ),
+        ("GET", "/api/v1/attachments/<id:attachment_id>/content"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/attachments/{w.attachments[k]}/content"),
+            observed=lambda r, w, k: r.status_code == 200 and r.data == f"photo {k}".encode(),
+        ),
+        # The taxonomy is city-wide reference data: readable by all, changed by city admins.
+        ("GET", "/api/v1/categories"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/categories"),
+            observed=lambda r, w, k: len(r.json["items"]) == 13,
+            resources=("city",),
+            oracle=lambda user, k: True,
+        ),
+        ("PATCH", "/api/v1/categories/subcategories/<code>"): Case(
+            call=lambda a, u, w, k: a.request(
+                u, "PATCH", "/api/v1/categories/subcategories/OTHER_MISC", json={"priority": 4}
+            ),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=ADMIN,
+            resources=("city",),
+            oracle=lambda user, k: True,
+        ),
+    }
+)
+
 # Endpoints about the caller themselves (or before login): no data of others to scope.
 SELF_SERVICE = {
     ("POST", "/api/v1/auth/login"),
@@ -187,6 +262,8 @@ SELF_SERVICE = {
     ("GET", "/api/v1/auth/me"),
     ("POST", "/api/v1/auth/password"),
     ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/classify"),  # text in, suggestion out: no stored data involved
+    ("POST", "/api/v1/attachments"),  # an upload belongs to its uploader until linked
 }
 
 

@@ -32,7 +32,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front. A deferred transaction that has read and
+        # then writes while another writer commits fails at once with "database is locked"
+        # (SQLite does not wait on a lock upgrade), which would break concurrent reports.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_postgres() -> bool:

@@ -91,7 +91,9 @@ def verify(*, batch: int = 5_000) -> Iterator[Problem]:
     seqs = dict(db.session.execute(select(Event.id, Event.audit_seq)).all())
     current, prev, expected_seq = None, None, 1
     stmt = select(EventAudit).order_by(EventAudit.event_id, EventAudit.seq)
-    for row in db.session.scalars(stmt.execution_options(yield_per=batch)):
+    # populate_existing: judge what the database holds now, never rows cached in the session.
+    options = {"yield_per": batch, "populate_existing": True}
+    for row in db.session.scalars(stmt.execution_options(**options)):
         if row.event_id != current:
             if current is not None:
                 yield from _check_tail(current, prev, expected_seq, heads, seqs)

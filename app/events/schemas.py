@@ -15,7 +15,7 @@ STATES = [s.value for s in State]
 ACTIONS = [a.value for a in Action]
 
 
-class PointSchema(BaseSchema):
+class GeoPointSchema(BaseSchema):
     type = ma.fields.String(required=True, validate=ma.validate.Equal("Point"))
     coordinates = ma.fields.List(
         ma.fields.Float(allow_nan=False), required=True, validate=ma.validate.Length(equal=2)
@@ -38,7 +38,7 @@ class EventCreateSchema(BaseSchema):
         required=True, metadata={"description": "客户端生成，重试时保持不变"}
     )
     description = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=2000))
-    location = ma.fields.Nested(PointSchema, required=True)
+    location = ma.fields.Nested(GeoPointSchema, required=True)
     accuracy_m = ma.fields.Float(validate=ma.validate.Range(min=0, max=100_000), allow_nan=False)
     occurred_at = ma.fields.AwareDateTime(metadata={"description": "发现时间（含时区）"})
     category = ma.fields.String(validate=ma.validate.Length(max=24))

@@ -26,8 +26,14 @@ def point_in(session):
 def report(auth, point_in):
     """POST a report as a user; returns the response."""
 
-    def send(username="demo_worker", *, grid="500103003013001", text="民生路小区门口井盖不见了，晚上容易摔跤",
-             client_uuid=None, **fields):
+    def send(
+        username="demo_worker",
+        *,
+        grid="500103003013001",
+        text="民生路小区门口井盖不见了，晚上容易摔跤",
+        client_uuid=None,
+        **fields,
+    ):
         body = {
             "client_uuid": str(client_uuid or uuid.uuid4()),
             "description": text,
@@ -37,3 +43,4 @@ def report(auth, point_in):
         return auth.post(username, "/api/v1/events", json=body)
 
     return send
+

@@ -18,8 +18,11 @@ def _act(auth, user, event_id, action, **body):
 
 def _handler(event: dict) -> str:
     return {"demo_leader": "demo_leader", "demo_village": "demo_village"}[
-        next(c["username"] for c in event["dispatch_reason"]["candidates"]
-             if c["user_id"] == event["assigned_unit"]["user_id"])
+        next(
+            c["username"]
+            for c in event["dispatch_reason"]["candidates"]
+            if c["user_id"] == event["assigned_unit"]["user_id"]
+        )
     ]
 
 
@@ -28,7 +31,10 @@ def test_the_whole_loop_with_every_step_on_the_timeline(report, auth):
     assert event["state"] == "dispatched"
     assert event["assigned_unit"]["level"] == "village"
     handler = _handler(event)
-    assert {c["username"] for c in event["dispatch_reason"]["candidates"]} == {"demo_leader", "demo_village"}
+    assert {c["username"] for c in event["dispatch_reason"]["candidates"]} == {
+        "demo_leader",
+        "demo_village",
+    }
 
     accepted = _act(auth, handler, event["id"], "accept")
     assert accepted.status_code == 200, accepted.json
@@ -38,15 +44,28 @@ def test_the_whole_loop_with_every_step_on_the_timeline(report, auth):
     verified = _act(auth, "demo_worker", event["id"], "verify")
     assert verified.json["state"] == "verified"
     closed = _act(auth, "demo_dispatcher", event["id"], "close")
-    assert closed.json["state"] == "closed" and closed.json["closed_at"] and closed.json["deadline"] is None
+    assert (
+        closed.json["state"] == "closed"
+        and closed.json["closed_at"]
+        and closed.json["deadline"] is None
+    )
 
     steps = auth.get("demo_dispatcher", f"/api/v1/events/{event['id']}/timeline").json["items"]
     assert [(s["action"], s["to_state"]) for s in steps] == [
-        ("report", "reported"), ("file", "filed"), ("dispatch", "dispatched"),
-        ("accept", "in_progress"), ("handle", "handled"), ("verify", "verified"),
+        ("report", "reported"),
+        ("file", "filed"),
+        ("dispatch", "dispatched"),
+        ("accept", "in_progress"),
+        ("handle", "handled"),
+        ("verify", "verified"),
         ("close", "closed"),
     ]
-    assert [s["actor_name"] for s in steps][3:] == [handler, handler, "demo_worker", "demo_dispatcher"]
+    assert [s["actor_name"] for s in steps][3:] == [
+        handler,
+        handler,
+        "demo_worker",
+        "demo_dispatcher",
+    ]
     assert steps[4]["data"]["result"] == "已调解，双方同意修补防水"
 
 
@@ -66,7 +85,9 @@ def test_return_and_redispatch_to_a_board(report, auth):
     handler = _handler(event)
     returned = _act(auth, handler, event["id"], "return", reason="涉及物业企业，应由镇街处理")
     assert returned.json["state"] == "returned" and returned.json["return_count"] == 1
-    again = _act(auth, "demo_dispatcher", event["id"], "dispatch", level="board", board="livelihood")
+    again = _act(
+        auth, "demo_dispatcher", event["id"], "dispatch", level="board", board="livelihood"
+    )
     assert again.status_code == 200, again.json
     assert again.json["assigned_unit"]["name"] == "民生服务"
     assert again.json["dispatch_reason"]["rule"]["kind"] == "override"
@@ -121,7 +142,9 @@ def test_the_transition_table(state, action):
 
 def test_merge_links_a_duplicate_to_its_original(report, auth):
     original = report(text="供水管破了，水一直往外冒", subcategory="MUNICIPAL_WATER_PIPE").json
-    dup = report("demo_village", text="路边水管爆了一直冒水", subcategory="MUNICIPAL_WATER_PIPE").json
+    dup = report(
+        "demo_village", text="路边水管爆了一直冒水", subcategory="MUNICIPAL_WATER_PIPE"
+    ).json
     assert dup["likely_duplicate_of"] == original["id"]
     assert dup["state"] == "reported"  # a likely duplicate waits for a person, not the rules
     merged = _act(auth, "demo_dispatcher", dup["id"], "merge", original_id=original["id"])
@@ -134,25 +157,28 @@ def test_audit_rows_cannot_be_changed_and_tampering_is_detected(report, auth, se
     event_id = report(text="楼下烧烤油烟熏人", subcategory=DISPUTE).json["id"]
     assert list(audit.verify()) == []
     # The database itself refuses edits (a trigger on both SQLite and PostgreSQL).
-    with pytest.raises(Exception, match="append-only"):
-        with session.begin_nested():
-            session.execute(text("UPDATE event_audit SET reason = 'x' WHERE event_id = :e"), {"e": event_id})
-    with pytest.raises(Exception, match="append-only"):
-        with session.begin_nested():
-            session.execute(text("DELETE FROM event_audit WHERE event_id = :e"), {"e": event_id})
+    with pytest.raises(Exception, match="append-only"), session.begin_nested():
+        session.execute(
+            text("UPDATE event_audit SET reason = 'x' WHERE event_id = :e"), {"e": event_id}
+        )
+    with pytest.raises(Exception, match="append-only"), session.begin_nested():
+        session.execute(text("DELETE FROM event_audit WHERE event_id = :e"), {"e": event_id})
 
 
 def test_audit_verify_detects_a_forged_row(report, session, runner):
     event_id = report(text="两个摊贩因为位置打起来了", subcategory=DISPUTE).json["id"]
-    row = session.scalars(select(EventAudit).where(EventAudit.event_id == event_id)
-                          .order_by(EventAudit.seq.desc())).first()
+    row = session.scalars(
+        select(EventAudit).where(EventAudit.event_id == event_id).order_by(EventAudit.seq.desc())
+    ).first()
     # Someone with the database's owner rights drops the guard and rewrites history.
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("ALTER TABLE event_audit DISABLE TRIGGER event_audit_no_update"))
     else:
         session.execute(text("DROP TRIGGER event_audit_no_update"))
-    session.execute(text("UPDATE event_audit SET actor_name = 'someone_else' WHERE id = :i"), {"i": row.id})
+    session.execute(
+        text("UPDATE event_audit SET actor_name = 'someone_else' WHERE id = :i"), {"i": row.id}
+    )
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"event {event_id} seq {row.seq}: row content does not match its hash" in result.output

@@ -49,8 +49,11 @@ def test_someone_elses_client_uuid_is_a_conflict(report):
 def test_gcj02_locations_are_converted(report, point_in):
     lon, lat = point_in("500103003016001")
     gcj = crs.wgs84_to_gcj02(lon, lat)
-    response = report("demo_dispatcher", grid="500103003016001",
-                      location={"type": "Point", "coordinates": list(gcj), "crs": "GCJ-02"})
+    response = report(
+        "demo_dispatcher",
+        grid="500103003016001",
+        location={"type": "Point", "coordinates": list(gcj), "crs": "GCJ-02"},
+    )
     assert response.status_code == 201, response.json
     assert response.json["grid_code"] == "500103003016001"
     got = response.json["location"]["coordinates"]
@@ -88,8 +91,9 @@ def test_a_worker_may_report_beyond_their_grids_and_still_sees_it(report, auth):
 
 def test_the_report_starts_the_audit_chain(report, session):
     event_id = report().json["id"]
-    rows = session.scalars(select(EventAudit).where(EventAudit.event_id == event_id)
-                           .order_by(EventAudit.seq)).all()
+    rows = session.scalars(
+        select(EventAudit).where(EventAudit.event_id == event_id).order_by(EventAudit.seq)
+    ).all()
     assert rows[0].action == "report" and rows[0].from_state is None and rows[0].prev_hash is None
     assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
 

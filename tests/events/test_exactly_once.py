@@ -1,0 +1,72 @@
+"""Exactly once under concurrent retries: two copies of a report race past the existence check;
+the database's unique constraint, not the check, decides. Real threads, real commits."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from sqlalchemy import func, select
+
+from app.core.scope import unscoped
+from app.events import service
+from app.events.models import Event
+from app.extensions import db
+
+
+def test_two_copies_at_the_same_moment_make_one_event(app, monkeypatch):
+    key = uuid.uuid4()
+    with app.app_context(), unscoped():
+        area_point = db.session.execute(
+            select(func.min(Event.id))  # warm the mappers; the point comes from the grid below
+        ).scalar()
+        from app.geo.models import Area
+
+        grid = db.session.get(Area, 500103003013001).geom.representative_point()
+        del area_point
+    data = service.Report(
+        client_uuid=key,
+        description="同时到达的两份上报：路灯不亮",
+        lon=grid.x,
+        lat=grid.y,
+        subcategory="MUNICIPAL_STREETLIGHT",
+    )
+
+    # Both copies pass the "does it exist yet?" check before either has inserted.
+    arrived = threading.Barrier(2, timeout=30)
+    original_lookup = service._by_client_uuid
+    calls = {"n": 0}
+
+    def racing_lookup(client_uuid):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            arrived.wait()
+            return None
+        return original_lookup(client_uuid)
+
+    monkeypatch.setattr(service, "_by_client_uuid", racing_lookup)
+    results, errors = [], []
+
+    def send() -> None:
+        try:
+            with app.app_context():
+                event, created = service.report(principal=None, data=data)
+                db.session.commit()
+                results.append((event.id, created))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert sorted(created for _, created in results) == [False, True]
+    assert results[0][0] == results[1][0]
+    with app.app_context(), unscoped():
+        count = db.session.scalar(
+            select(func.count()).select_from(Event).where(Event.client_uuid == key)
+        )
+    assert count == 1
