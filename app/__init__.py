@@ -35,8 +35,9 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
     errors.register_error_handlers(app)
 
     # Domain modules, lowest first: each registers its models, blueprints and CLI.
-    from app import accounts, categories, dispatch, events, geo, sla
+    from app import accounts, categories, dispatch, events, geo, realtime, sla
 
+    realtime.init_app(app)
     geo.init_app(app)
     accounts.init_app(app)
     categories.init_app(app)

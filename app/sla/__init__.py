@@ -1,7 +1,9 @@
-"""Time limits: the working calendar and the stage clocks that drive near-due and overdue."""
+"""Time limits: the working calendar, stage clocks, and the near-due/overdue sweep."""
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.sla import models  # noqa: F401 - registers the table
+    from app.sla import cli, models  # noqa: F401 - registers the table
+
+    app.cli.add_command(cli.sla_cli)

@@ -1,0 +1,14 @@
+"""Periodic SLA jobs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from app.core.jobs import job
+from app.sla.sweep import sweep
+
+
+@job
+def run_sweep() -> dict:
+    """The near-due/overdue sweep (cron runs it every minute; running it twice is harmless)."""
+    return asdict(sweep())
