@@ -175,6 +175,13 @@ def main() -> None:
             f"second run {results['sweep_again_s']:.2f} s",
         ),
     ]
+    lines.append(
+        (
+            "sweep catch-up",
+            f"{results['catch_up_s']:.2f} s for {results['catch_up']} (after an outage: PostgreSQL "
+            "updates each flagged row in every index it touches)",
+        )
+    )
     for label in queries:
         r = results[label]
         lines.append(
