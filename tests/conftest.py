@@ -89,9 +89,8 @@ def app():
         from flask_migrate import upgrade
 
         from app.accounts import demo
-        from app.geo.loader import load
-
         from app.categories.service import seed_from_file
+        from app.geo.loader import load
 
         upgrade()
         load(geodata_dir)

@@ -57,6 +57,9 @@ class World:
 def world(session) -> World:
     from app.accounts.service import create_user
     from app.core.scope import unscoped
+    from app.events.attachments import storage
+    from app.events.models import Attachment
+    from app.events.service import Report, report
 
     with unscoped():
         points = {}
@@ -83,7 +86,35 @@ def world(session) -> World:
             )
         )
         session.flush()
-    return World(points, homed)
+        events, attachments = {}, {}
+        for key, (lon, lat) in points.items():
+            event, _ = report(
+                principal=None,
+                data=Report(
+                    client_uuid=uuid.uuid4(),
+                    description=f"矩阵测试井盖缺失 {key}",
+                    lon=lon,
+                    lat=lat,
+                    subcategory="MUNICIPAL_MANHOLE",
+                    source="console",
+                ),
+            )
+            events[key] = event.id
+            attachment = Attachment(
+                uploader_id=homed[key],
+                event_id=event.id,
+                storage_key=storage().put(f"photo {key}".encode(), content_type="image/jpeg"),
+                mime="image/jpeg",
+                size=7,
+                width=1,
+                height=1,
+                sha256="0" * 64,
+                original_sha256=f"{key:0>64}",
+            )
+            session.add(attachment)
+            session.flush()
+            attachments[key] = attachment.id
+    return World(points, homed, events, attachments)
 
 
 def _grid_items(response) -> set[str]:
@@ -297,8 +328,13 @@ def test_scope_matrix(auth, world, endpoint, user):
                 "out_of_scope",
                 "user_not_found",
                 "area_not_found",
+                "event_not_found",
+                "attachment_not_found",
+                "action_forbidden",
+                "transition_not_allowed",
             }, response.json
         seen[key] = bool(case.observed(response, world, key))
+        response.close()  # streamed file responses hold their file open until closed
         expected[key] = (case.oracle or _visible_grid)(user, key)
     assert seen == expected
 

@@ -44,16 +44,16 @@ def model():
     """The process's classifier: the saved one, else trained from the repository and saved."""
     # Imported here: scikit-learn costs about a second to import, and most CLI commands and
     # worker jobs never classify anything.
-    from app.classify.model import Classifier, train_from_repo
+    from app.classify.model import Classifier, repo_version, train_from_repo
 
     ext = current_app.extensions
     if "wangge_classifier" not in ext:
         with _lock:
             if "wangge_classifier" not in ext:
                 path = _model_path()
-                if path.exists():
-                    classifier = Classifier.load(path)
-                else:
+                classifier = Classifier.load(path) if path.exists() else None
+                # A saved model trained on an older corpus or taxonomy is retrained, not served.
+                if classifier is None or classifier.version != repo_version(split="all"):
                     classifier = train_from_repo(split="all")
                     path.parent.mkdir(parents=True, exist_ok=True)
                     classifier.save(path)

@@ -1,8 +1,4 @@
-"""Load and validate the two-level incident taxonomy (app/categories/data/taxonomy.toml).
-
-Pure standard library: the database seeding code and the classifier both read it through
-load_taxonomy(), which raises ValueError naming the first problem found.
-"""
+"""Load and validate the two-level incident taxonomy (app/categories/data/taxonomy.toml)."""
 
 from __future__ import annotations
 
@@ -147,6 +143,11 @@ class Taxonomy:
     def subcategories(self) -> tuple[Subcategory, ...]:
         """All subcategories in file order."""
         return tuple(s for c in self.categories for s in c.subcategories)
+
+    @property
+    def category_codes(self) -> tuple[str, ...]:
+        """The top-level codes in file order."""
+        return tuple(c.code for c in self.categories)
 
     @property
     def codes(self) -> tuple[str, ...]:

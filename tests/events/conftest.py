@@ -43,4 +43,3 @@ def report(auth, point_in):
         return auth.post(username, "/api/v1/events", json=body)
 
     return send
-
