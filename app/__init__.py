@@ -35,12 +35,13 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
     errors.register_error_handlers(app)
 
     # Domain modules, lowest first: each registers its models, blueprints and CLI.
-    from app import accounts, categories, dispatch, events, geo, realtime, sla
+    from app import accounts, categories, classify, dispatch, events, geo, realtime, sla
 
     realtime.init_app(app)
     geo.init_app(app)
     accounts.init_app(app)
     categories.init_app(app)
+    classify.init_app(app)
     events.init_app(app)
     dispatch.init_app(app)
     sla.init_app(app)

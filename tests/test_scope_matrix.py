@@ -243,6 +243,16 @@ MATRIX.update(
             ),
             observed=lambda r, w, k: w.events[k] in {i["event"]["id"] for i in r.json["items"]},
         ),
+        # Correcting a category is triage's job; other roles are refused before the scope check.
+        ("POST", "/api/v1/events/<id:event_id>/category"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                f"/api/v1/events/{w.events[k]}/category",
+                json={"subcategory": "MUNICIPAL_MANHOLE"},
+            ),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=frozenset({"demo_dispatcher", "demo_admin"}),
+        ),
         # Anyone who reports may report anywhere (what they saw may lie beyond their grids).
         ("POST", "/api/v1/events"): Case(
             call=lambda a, u, w, k: a.post(

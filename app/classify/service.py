@@ -1,15 +1,23 @@
-"""The classifier as the app uses it: one model per process, trained from the repository's
-corpus (plus staff corrections) and cached under instance/models; no downloads, ever."""
+"""The classifier as the app uses it: trained from the repository's corpus plus staff
+corrections, saved under instance/models, and the same version in every process (they check
+the database's record of the version in force). No downloads, ever."""
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import func, select
+
+from app.core.db import utcnow
+from app.core.scope import unscoped
+from app.extensions import db
 
 _lock = threading.Lock()
+CHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -40,30 +48,56 @@ def _model_path() -> Path:
     return Path(current_app.config["INSTANCE_DIR"]) / "models" / "classifier.joblib"
 
 
+def _corrections(upto: int) -> list[tuple[str, str]]:
+    """Staff corrections up to an id, limited to subcategories the taxonomy still has."""
+    from app.categories.models import Subcategory
+    from app.classify.models import ClassificationCorrection as C
+
+    rows = db.session.execute(
+        select(C.text, C.corrected)
+        .join(Subcategory, Subcategory.code == C.corrected)
+        .where(C.id <= upto, Subcategory.active.is_(True))
+        .order_by(C.id)
+    )
+    return [(text, code) for text, code in rows]
+
+
+def _wanted() -> tuple[str, int]:
+    """(version, corrections_upto) of the model every process should serve."""
+    from app.classify.model import repo_version
+    from app.classify.models import ClassifierState
+
+    state = db.session.get(ClassifierState, 1)
+    upto = state.corrections_upto if state else 0
+    # Recomputed from the repository: a deploy with a new corpus makes the recorded one stale.
+    return repo_version(_corrections(upto), split="all"), upto
+
+
 def model():
-    """The process's classifier: the saved one, else trained from the repository and saved."""
-    # Imported here: scikit-learn costs about a second to import, and most CLI commands and
-    # worker jobs never classify anything.
-    from app.classify.model import Classifier, repo_version, train_from_repo
+    """The classifier this process serves, reloaded or retrained when the version in force moves."""
+    # scikit-learn is imported only to train; serving a saved model does not need it.
+    from app.classify.model import Classifier, train_from_repo
 
     ext = current_app.extensions
-    if "wangge_classifier" not in ext:
-        with _lock:
-            if "wangge_classifier" not in ext:
-                path = _model_path()
-                classifier = Classifier.load(path) if path.exists() else None
-                # A saved model trained on an older corpus or taxonomy is retrained, not served.
-                if classifier is None or classifier.version != repo_version(split="all"):
-                    classifier = train_from_repo(split="all")
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    classifier.save(path)
-                ext["wangge_classifier"] = classifier
-    return ext["wangge_classifier"]
-
-
-def use(classifier) -> None:
-    """Swap in a newly trained model (after a retrain) for this process."""
-    current_app.extensions["wangge_classifier"] = classifier
+    cached = ext.get("wangge_classifier")
+    if cached and time.monotonic() - cached[1] < CHECK_SECONDS:
+        return cached[0]
+    with _lock, unscoped():
+        cached = ext.get("wangge_classifier")
+        if cached and time.monotonic() - cached[1] < CHECK_SECONDS:
+            return cached[0]
+        version, upto = _wanted()
+        classifier = cached[0] if cached and cached[0].version == version else None
+        path = _model_path()
+        if classifier is None and path.exists():
+            loaded = Classifier.load(path)
+            classifier = loaded if loaded.version == version else None
+        if classifier is None:
+            classifier = train_from_repo(_corrections(upto), split="all")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            classifier.save(path)
+        ext["wangge_classifier"] = (classifier, time.monotonic())
+        return classifier
 
 
 def predict(text: str) -> Result:
@@ -77,3 +111,41 @@ def predict(text: str) -> Result:
         alternatives=[(code, float(prob)) for code, prob in p.alternatives],
         version=classifier.version,
     )
+
+
+def record_correction(*, event, corrected: str, user_id: int | None) -> None:
+    """Keep a dispatcher's correction for the next retrain."""
+    from app.classify.models import ClassificationCorrection
+
+    db.session.add(
+        ClassificationCorrection(
+            event_id=event.id,
+            text=event.description,
+            predicted=(event.classification or {}).get("subcategory"),
+            corrected=corrected,
+            model_version=event.classifier_version,
+            user_id=user_id,
+        )
+    )
+
+
+def retrain() -> dict:
+    """Fold every correction so far into a new model and make it the version in force."""
+    from app.classify.model import train_from_repo
+    from app.classify.models import ClassificationCorrection, ClassifierState
+
+    with unscoped():
+        upto = db.session.scalar(select(func.max(ClassificationCorrection.id))) or 0
+        corrections = _corrections(upto)
+        classifier = train_from_repo(corrections, split="all")
+        path = _model_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        classifier.save(tmp)
+        tmp.replace(path)  # other processes never read a half-written file
+        state = db.session.get(ClassifierState, 1) or ClassifierState(id=1)
+        state.version, state.corrections_upto, state.trained_at = classifier.version, upto, utcnow()
+        db.session.add(state)
+        db.session.commit()
+    current_app.extensions["wangge_classifier"] = (classifier, time.monotonic())
+    return {"version": classifier.version, "corrections": len(corrections)}

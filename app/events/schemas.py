@@ -243,3 +243,8 @@ class AttachmentSchema(BaseSchema):
         allow_none=True,
     )
     created_at = ma.fields.AwareDateTime(required=True)
+
+
+class RecategorizeSchema(BaseSchema):
+    subcategory = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    reason = ma.fields.String(validate=ma.validate.Length(max=1000))

@@ -502,3 +502,34 @@ def nearby(*, lon: float, lat: float, crs: str, radius_m: float) -> list[tuple[E
     """Open events near a point, so a worker can add to one instead of reporting it again."""
     lon, lat = geo.to_wgs84(lon, lat, crs)
     return duplicates.open_near(lon=lon, lat=lat, radius_m=radius_m)
+
+
+def recategorize(
+    *, principal: Principal, event_id: int, subcategory: str, reason: str | None = None
+) -> Event:
+    """A dispatcher corrects the category at triage; the correction trains the next model.
+
+    Priority and the emergency flag follow the new subcategory; the unit does not change by
+    itself (re-dispatch is a separate, deliberate action).
+    """
+    if principal.role not in TRIAGE_ROLES:
+        raise Forbidden("只有指挥中心可以更正分类", code="action_forbidden")
+    event = get_event(event_id=event_id, for_update=True)
+    new = _subcategory(subcategory)
+    if new.code == event.subcategory_code:
+        return event
+    old = event.subcategory_code
+    classify.record_correction(event=event, corrected=new.code, user_id=principal.user_id)
+    event.category_code, event.subcategory_code = new.category_code, new.code
+    event.priority, event.emergency, event.category_source = new.priority, new.emergency, "staff"
+    audit.append(
+        event,
+        actor=principal,
+        action="recategorize",
+        from_state=event.state,
+        to_state=event.state,
+        reason=reason,
+        data={"from": old, "to": new.code},
+    )
+    db.session.flush()
+    return event

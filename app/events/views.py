@@ -22,6 +22,7 @@ from app.events.schemas import (
     EventSchema,
     NearbyQuerySchema,
     NearbySchema,
+    RecategorizeSchema,
     TimelineSchema,
     UploadSchema,
 )
@@ -117,6 +118,19 @@ def act_on_event(args, event_id: int):
     event = service.act(
         principal=principal, event_id=event_id, action=action, reason=reason, params=args
     )
+    db.session.commit()
+    event.allowed_actions = service.allowed_actions(principal, event)
+    return event
+
+
+@bp.route("/events/<id:event_id>/category", methods=["POST"])
+@require_roles(*service.TRIAGE_ROLES)
+@bp.arguments(RecategorizeSchema)
+@bp.response(200, EventDetailSchema)
+def recategorize_event(args, event_id: int):
+    """Correct the category at triage (kept to retrain the classifier)."""
+    principal = current_principal()
+    event = service.recategorize(principal=principal, event_id=event_id, **args)
     db.session.commit()
     event.allowed_actions = service.allowed_actions(principal, event)
     return event

@@ -6,8 +6,8 @@ Create Date: 2026-11-21 15:43:08.868905
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
