@@ -16,7 +16,7 @@ from app.accounts.service import check_password_policy, check_role_node
 from app.core.db import utcnow
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.geo.codes import ancestry
+from app.geo.codes import ancestry, is_code
 from app.geo.models import Area, AreaLevel
 
 BATCH = 5_000
@@ -134,7 +134,7 @@ def _parse(
         home.update(
             district_id=departments[node][1], township_id=None, village_id=None, grid_id=None
         )
-    elif node.isdigit() and int(node) in levels:
+    elif is_code(node) and int(node) in levels:
         level, home = (
             levels[int(node)],
             {"area_id": int(node), "department_id": None, **ancestry(node)},
@@ -149,7 +149,7 @@ def _parse(
     if role == Role.GRID_WORKER:
         grids = [int(node)]
         for extra in filter(None, (g.strip() for g in cell("grids").replace(";", " ").split())):
-            if not extra.isdigit() or levels.get(int(extra)) != AreaLevel.GRID:
+            if not is_code(extra) or levels.get(int(extra)) != AreaLevel.GRID:
                 raise ValidationFailed(f"{username}: {extra} 不是网格")
             if int(extra) not in grids:
                 grids.append(int(extra))

@@ -40,7 +40,7 @@ from app.core.errors import (
 )
 from app.core.scope import SYSTEM, Scope, unscoped
 from app.extensions import db
-from app.geo.codes import ancestry, city_of, level_of
+from app.geo.codes import ancestry, city_of, is_code, level_of
 from app.geo.models import Area
 
 COMMON_PASSWORDS = frozenset(
@@ -306,7 +306,7 @@ def resolve_node(code: str) -> tuple[Area | None, Department | None]:
         if dept is None:
             raise ValidationFailed(f"找不到部门 {code}", code="unknown_node", node=code)
         return None, dept
-    valid = code.isdigit() and len(code) in (12, 15)
+    valid = is_code(code)
     area = db.session.scalar(select(Area).where(Area.id == int(code))) if valid else None
     if area is None:
         raise ValidationFailed(f"找不到区域 {code}", code="unknown_node", node=code)

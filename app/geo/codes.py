@@ -13,12 +13,17 @@ LEVEL_NAMES_ZH = {
 }
 
 
+def is_code(code: str) -> bool:
+    """A 12- or 15-digit ASCII code (str.isdigit alone admits "²" and other Unicode digits)."""
+    return len(code) in (12, 15) and code.isascii() and code.isdigit()
+
+
 def level_of(code: str) -> str:
     """city | district | township | village | grid, from the code's shape."""
+    if not is_code(code):
+        raise ValueError(f"not a 12- or 15-digit area code: {code!r}")
     if len(code) == 15:
         return "grid"
-    if len(code) != 12 or not code.isdigit():
-        raise ValueError(f"not a 12- or 15-digit area code: {code!r}")
     if code[9:12] != "000":
         return "village"
     if code[6:9] != "000":

@@ -15,7 +15,7 @@ from app.core.pagination import Page, paginate
 from app.core.scope import Scope, current_scope, values_in_scope
 from app.extensions import db
 from app.geo import crs
-from app.geo.codes import ancestry, city_of
+from app.geo.codes import ancestry, city_of, is_code
 from app.geo.locator import Locator
 from app.geo.models import Area, AreaLevel, GeoState
 
@@ -26,7 +26,7 @@ CRS_GCJ02 = "GCJ-02"
 def get_area(*, code: str) -> Area:
     """One node the caller may see."""
     # Codes are 12 or 15 digits; anything else names no area (and must not reach the database).
-    valid = code.isdigit() and len(code) in (12, 15)
+    valid = is_code(code)
     area = db.session.scalar(select(Area).where(Area.id == int(code))) if valid else None
     if area is None:
         raise NotFound("找不到该区域", code="area_not_found", area=code)

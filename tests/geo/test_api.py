@@ -153,3 +153,10 @@ def test_the_index_notices_when_a_grid_changes(auth, session):
     a.geom, b.geom = b.geom, a.geom
     session.commit()
     assert auth.get("demo_admin", url).json["grid"]["code"] == "500103003013001"
+
+
+def test_codes_must_be_ascii_digits(auth):
+    for bad in ("５００１０３００３０１３", "50010300301²", "5001030030130x1"):
+        assert auth.get("demo_admin", f"/api/v1/areas/{bad}").status_code == 404
+        listed = auth.get("demo_admin", f"/api/v1/events?area={bad}")
+        assert listed.status_code == 422 and listed.json["error"]["code"] == "bad_area"
