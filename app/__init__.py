@@ -35,7 +35,17 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
     errors.register_error_handlers(app)
 
     # Domain modules, lowest first: each registers its models, blueprints and CLI.
-    from app import accounts, categories, classify, dispatch, events, geo, realtime, sla
+    from app import (
+        accounts,
+        categories,
+        classify,
+        dispatch,
+        events,
+        geo,
+        realtime,
+        sla,
+        supervision,
+    )
 
     realtime.init_app(app)
     geo.init_app(app)
@@ -45,6 +55,7 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
     events.init_app(app)
     dispatch.init_app(app)
     sla.init_app(app)
+    supervision.init_app(app)
 
     web.init_app(app)
     jobs.init_app(app)

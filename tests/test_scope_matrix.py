@@ -51,15 +51,18 @@ class World:
     homed_users: dict[str, int]  # one grid worker homed at each grid
     events: dict[str, int]  # one event in each grid, dispatched to 渝中区城管 (demo_dept_cg)
     attachments: dict[str, int]  # one photo on each event
+    targets: dict[str, int]  # one supervision target on each event
 
 
 @pytest.fixture
 def world(session) -> World:
     from app.accounts.service import create_user
+    from app.core.db import utcnow
     from app.core.scope import unscoped
     from app.events.attachments import storage
     from app.events.models import Attachment
     from app.events.service import Report, report
+    from app.supervision.models import SupervisionNotice, SupervisionTarget
 
     with unscoped():
         points = {}
@@ -114,7 +117,18 @@ def world(session) -> World:
             session.add(attachment)
             session.flush()
             attachments[key] = attachment.id
-    return World(points, homed, events, attachments)
+        notice = SupervisionNotice(created_by=homed["A1"], message="矩阵", reply_due_at=utcnow())
+        session.add(notice)
+        session.flush()
+        targets = {}
+        for key, event_id in events.items():
+            target = SupervisionTarget(
+                notice_id=notice.id, event_id=event_id, reply_due_at=notice.reply_due_at
+            )
+            session.add(target)
+            session.flush()
+            targets[key] = target.id
+    return World(points, homed, events, attachments, targets)
 
 
 def _grid_items(response) -> set[str]:
@@ -253,6 +267,32 @@ MATRIX.update(
             observed=lambda r, w, k: r.status_code == 200,
             roles=frozenset({"demo_dispatcher", "demo_admin"}),
         ),
+        # Supervisors supervise what they can see: the event is in the notice or refused (422).
+        ("POST", "/api/v1/supervisions"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, "/api/v1/supervisions", json={"event_ids": [w.events[k]], "message": "矩阵督办"}
+            ),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=frozenset(
+                {
+                    "demo_supervisor_township",
+                    "demo_supervisor_district",
+                    "demo_supervisor_city",
+                    "demo_admin",
+                }
+            ),
+        ),
+        ("GET", "/api/v1/supervisions/targets"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/supervisions/targets?pending=false"),
+            observed=lambda r, w, k: w.targets[k] in {t["id"] for t in r.json["items"]},
+        ),
+        # Visible targets answer 403 (not the handler) or 200; invisible ones 404.
+        ("POST", "/api/v1/supervisions/targets/<id:target_id>/reply"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, f"/api/v1/supervisions/targets/{w.targets[k]}/reply", json={"reply": "矩阵回复"}
+            ),
+            observed=lambda r, w, k: r.status_code in (200, 403),
+        ),
         # Anyone who reports may report anywhere (what they saw may lie beyond their grids).
         ("POST", "/api/v1/events"): Case(
             call=lambda a, u, w, k: a.post(
@@ -342,6 +382,8 @@ def test_scope_matrix(auth, world, endpoint, user):
                 "attachment_not_found",
                 "action_forbidden",
                 "transition_not_allowed",
+                "events_unavailable",
+                "supervision_not_found",
             }, response.json
         seen[key] = bool(case.observed(response, world, key))
         response.close()  # streamed file responses hold their file open until closed

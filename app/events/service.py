@@ -377,9 +377,9 @@ def _merge(event: Event, principal: Principal, original_id, reason: str | None) 
 def _authorize(principal: Principal, by: str, event: Event) -> None:
     allowed = {
         "triage": _is_triage,
-        "handler": _is_handler,
+        "handler": is_handler,
         "verifier": _is_verifier,
-        "escalator": lambda p, e: _is_handler(p, e) or _is_triage(p, e),
+        "escalator": lambda p, e: is_handler(p, e) or _is_triage(p, e),
     }[by](principal, event)
     if not allowed:
         raise Forbidden("您不能对该事件执行此操作", code="action_forbidden")
@@ -389,7 +389,7 @@ def _is_triage(principal: Principal, event: Event) -> bool:
     return principal.role in TRIAGE_ROLES
 
 
-def _is_handler(principal: Principal, event: Event) -> bool:
+def is_handler(principal: Principal, event: Event) -> bool:
     if event.assigned_user_id == principal.user_id:
         return True
     scope, role = principal.scope, principal.role

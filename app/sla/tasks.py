@@ -10,5 +10,9 @@ from app.sla.sweep import sweep
 
 @job
 def run_sweep() -> dict:
-    """The near-due/overdue sweep (cron runs it every minute; running it twice is harmless)."""
-    return asdict(sweep())
+    """The near-due/overdue sweep and unanswered supervision (cron: every minute; idempotent)."""
+    from app.supervision.service import escalate_unanswered
+
+    result = asdict(sweep())
+    result["supervision_escalated"] = escalate_unanswered()
+    return result
