@@ -78,6 +78,26 @@ def append(
     return row
 
 
+def note(
+    event: Event,
+    *,
+    actor: Principal | None,
+    action: str,
+    reason: str | None = None,
+    data: dict | None = None,
+) -> EventAudit:
+    """Record something that happened to an event without changing its state."""
+    return append(
+        event,
+        actor=actor,
+        action=action,
+        from_state=event.state,
+        to_state=event.state,
+        reason=reason,
+        data=data,
+    )
+
+
 @dataclass(frozen=True)
 class Problem:
     event_id: int

@@ -135,7 +135,25 @@ class Event(AreaScoped, db.Model):
         return super().in_scope(scope)
 
 
-class EventAudit(Scoped, db.Model):
+class EventScoped(Scoped):
+    """Rows that belong to one event are visible and writable exactly when their event is.
+
+    Reads: the event's own rule applies inside the subquery. Writes: the service hands over
+    the loaded (hence visible) event as `event`.
+    """
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope):
+        if scope.everything:
+            return super().scope_criteria(scope)
+        return cls.event_id.in_(select(Event.id))
+
+    def in_scope(self, scope: Scope) -> bool:
+        event = self.__dict__.get("event")
+        return scope.everything or (event is not None and event.in_scope(scope))
+
+
+class EventAudit(EventScoped, db.Model):
     """One transition of one event: who, when, from, to, why. Never updated, never deleted.
 
     Rows are hash-chained per event (each hash covers the previous one), so `flask audit
@@ -163,18 +181,6 @@ class EventAudit(Scoped, db.Model):
 
     # One row per (event, seq): two concurrent transitions cannot both extend the chain.
     __table_args__ = (UniqueConstraint("event_id", "seq"),)
-
-    @classmethod
-    def scope_criteria(cls, scope: Scope):
-        """Visible exactly when its event is (the event's own rule applies in the subquery)."""
-        if scope.everything:
-            return super().scope_criteria(scope)
-        return cls.event_id.in_(select(Event.id))
-
-    def in_scope(self, scope: Scope) -> bool:
-        """Only for an event the writer may touch (the service passes the loaded event)."""
-        event = self.__dict__.get("event")
-        return scope.everything or (event is not None and event.in_scope(scope))
 
 
 class Attachment(Scoped, db.Model):

@@ -360,12 +360,10 @@ def _merge(event: Event, principal: Principal, original_id, reason: str | None) 
         reason=reason,
         data={"original_id": original.id},
     )
-    audit.append(
+    audit.note(
         original,
         actor=principal,
         action="absorb",
-        from_state=original.state,
-        to_state=original.state,
         reason=reason,
         data={"duplicate_id": event.id},
     )
@@ -522,12 +520,10 @@ def recategorize(
     classify.record_correction(event=event, corrected=new.code, user_id=principal.user_id)
     event.category_code, event.subcategory_code = new.category_code, new.code
     event.priority, event.emergency, event.category_source = new.priority, new.emergency, "staff"
-    audit.append(
+    audit.note(
         event,
         actor=principal,
         action="recategorize",
-        from_state=event.state,
-        to_state=event.state,
         reason=reason,
         data={"from": old, "to": new.code},
     )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import utcnow
-from app.core.scope import Scope, Scoped
 from app.core.types import UTCDateTime
-from app.events.models import Event
+from app.events.models import Event, EventScoped
 from app.extensions import db
 
 
@@ -30,7 +29,7 @@ class SupervisionNotice(db.Model):
     )
 
 
-class SupervisionTarget(Scoped, db.Model):
+class SupervisionTarget(EventScoped, db.Model):
     """One supervised event: the handler's reply, or the escalation when none came in time."""
 
     __tablename__ = "supervision_targets"
@@ -49,14 +48,3 @@ class SupervisionTarget(Scoped, db.Model):
     event: Mapped[Event] = relationship(lazy="raise")
 
     __table_args__ = (UniqueConstraint("notice_id", "event_id"),)
-
-    @classmethod
-    def scope_criteria(cls, scope: Scope):
-        """Visible exactly when its event is."""
-        if scope.everything:
-            return super().scope_criteria(scope)
-        return cls.event_id.in_(select(Event.id))
-
-    def in_scope(self, scope: Scope) -> bool:
-        event = self.__dict__.get("event")
-        return scope.everything or (event is not None and event.in_scope(scope))

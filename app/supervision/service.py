@@ -68,12 +68,10 @@ def supervise(
             SupervisionTarget(event=event, event_id=event.id, reply_due_at=notice.reply_due_at)
         )
         event.supervision_count += 1
-        audit.append(
+        audit.note(
             event,
             actor=principal,
             action="supervise",
-            from_state=event.state,
-            to_state=event.state,
             reason=message,
             data={"reply_due_at": notice.reply_due_at.isoformat()},
         )
@@ -112,12 +110,10 @@ def reply(*, principal: Principal, target_id: int, text_: str) -> SupervisionTar
     target.event = event
     target.replied_at, target.replied_by, target.reply = now, principal.user_id, text_
     target.state = "replied"
-    audit.append(
+    audit.note(
         event,
         actor=principal,
         action="supervision_reply",
-        from_state=event.state,
-        to_state=event.state,
         reason=text_,
         data={"notice_id": target.notice_id},
     )
