@@ -72,13 +72,30 @@ def jobs_cli() -> None:
     """Run the background worker and the periodic scheduler."""
 
 
+class _AppWorker(SimpleWorker):
+    """A non-forking worker whose jobs each end with a clean session.
+
+    Jobs run inside the CLI's app context, so `job` finds one pushed and does not clean up. A
+    job that read without committing would otherwise keep its transaction open until the next
+    job commits: on SQLite that is the write lock, and every report waited on it.
+    """
+
+    def execute_job(self, job, queue):  # noqa: ANN001 - RQ's signature
+        from app.extensions import db
+
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            db.session.remove()
+
+
 @jobs_cli.command("worker")
 @click.option("--burst", is_flag=True, help="exit when the queues are empty")
 @with_appcontext
 def worker_command(burst: bool) -> None:
     """An RQ worker on every queue (non-forking: ~6x the jobs/s of a forking one here)."""
     connection = redis_.client()
-    worker = SimpleWorker([Queue(q, connection=connection) for q in QUEUES], connection=connection)
+    worker = _AppWorker([Queue(q, connection=connection) for q in QUEUES], connection=connection)
     worker.work(burst=burst, with_scheduler=True)
 
 
