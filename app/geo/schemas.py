@@ -85,6 +85,26 @@ class PointSchema(BaseSchema):
     lat = _Lat(required=True)
 
 
+class GeoPointSchema(BaseSchema):
+    """A GeoJSON Point from a phone or console, in WGS84 unless `crs` says GCJ-02."""
+
+    type = ma.fields.String(required=True, validate=ma.validate.Equal("Point"))
+    coordinates = ma.fields.List(
+        ma.fields.Float(allow_nan=False), required=True, validate=ma.validate.Length(equal=2)
+    )
+    crs = ma.fields.String(
+        load_default=CRS_WGS84,
+        validate=ma.validate.OneOf(CRS_CHOICES),
+        metadata={"description": "WGS84（默认）或 GCJ-02（高德/腾讯坐标）"},
+    )
+
+    @ma.validates_schema
+    def _in_range(self, data, **kwargs):
+        lon, lat = data["coordinates"]
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ma.ValidationError("经纬度超出范围", "coordinates")
+
+
 class LocateBulkSchema(BaseSchema):
     crs = ma.fields.String(load_default=CRS_WGS84, validate=ma.validate.OneOf(CRS_CHOICES))
     points = ma.fields.List(

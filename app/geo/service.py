@@ -198,16 +198,21 @@ def locate_in_database(*, lon: float, lat: float) -> int | None:
     return next((row.id for row in candidates if shapely.contains_xy(row.geom, lon, lat)), None)
 
 
+# What the point index (grids' shapes) and the vector tiles (every level's shape, name and
+# parent) are built from.
+_WATCHED = ("geom", "name", "parent_id", "level")
+
+
 @event.listens_for(Session, "before_flush")
-def _grids_changed(session: Session, flush_context, instances) -> None:
-    """A change to any grid's shape bumps the version that every process's index watches."""
+def _geography_changed(session: Session, flush_context, instances) -> None:
+    """A change to any area's shape, name or place bumps the version that every process's
+    point index and tile cache watch."""
     changed = any(
         isinstance(obj, Area)
-        and obj.level == AreaLevel.GRID
         and (
             obj in session.new
             or obj in session.deleted
-            or attributes.get_history(obj, "geom").has_changes()
+            or any(attributes.get_history(obj, name).has_changes() for name in _WATCHED)
         )
         for obj in (*session.new, *session.dirty, *session.deleted)
     )

@@ -1,13 +1,18 @@
-"""/api/v1/areas (browse, search) and /api/v1/geo/locate (point → grid)."""
+"""/api/v1/areas (browse, search), /api/v1/geo/locate (point → grid), and the boundary
+layers' vector tiles under /tiles."""
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+import gzip
+
+import flask
+from flask import current_app, jsonify, request
 
 from app.core.api import Blueprint
+from app.core.auth import authenticate, bearer_token
 from app.core.errors import ValidationFailed
 from app.core.pagination import page_schema
-from app.geo import service
+from app.geo import service, tiles
 from app.geo.schemas import (
     AreaDetailSchema,
     AreaQuerySchema,
@@ -21,6 +26,9 @@ from app.geo.schemas import (
 )
 
 bp = Blueprint("geo", __name__, url_prefix="/api/v1", description="行政区划与网格")
+# Binary tiles, outside the JSON API and its OpenAPI document.
+tiles_bp = flask.Blueprint("tiles", __name__)
+MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
 
 AreaPage = page_schema(AreaSchema)
 _page_with_geometry = AreaPage()
@@ -85,3 +93,34 @@ def locate_points(args):
         points=[(p["lon"], p["lat"]) for p in args["points"]], system=args["crs"]
     )
     return {"results": [{"error": r} if isinstance(r, dict) else {"result": r} for r in results]}
+
+
+@tiles_bp.get("/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf")
+def get_tile(layer: str, z: int, x: int, y: int):
+    """One Mapbox Vector Tile of a boundary layer (district, township, village, grid)."""
+    # Map libraries fetch tiles themselves and not all can send headers: ?token= also works.
+    authenticate(bearer_token() or request.args.get("token", "").strip() or None)
+    tag = tiles.etag(layer=layer, z=z, x=x, y=y)
+    if request.if_none_match.contains_weak(tag):
+        return _tile_response(b"", tag, status=304)
+    return _tile_response(tiles.get_tile(layer=layer, z=z, x=x, y=y), tag)
+
+
+def _tile_response(data: bytes, tag: str, status: int | None = None) -> flask.Response:
+    """200 with the tile (gzipped when the client takes it), 204 when empty, or 304."""
+    status = status or (200 if data else 204)
+    response = current_app.response_class(status=status)
+    if status == 200:
+        if request.accept_encodings["gzip"] > 0:
+            response.content_encoding = "gzip"
+        else:
+            data = gzip.decompress(data)
+        response.set_data(data)
+        response.mimetype = MVT_MIMETYPE
+    else:
+        del response.headers["Content-Type"]
+    response.set_etag(tag, weak=True)
+    response.cache_control.private = True
+    response.cache_control.max_age = current_app.config["TILES_MAX_AGE"]
+    response.vary.add("Accept-Encoding")
+    return response
