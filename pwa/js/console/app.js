@@ -1,0 +1,182 @@
+// The command-centre console: counters, pinned strip, alarm banner, queue, map, detail.
+// Everything updates from live pushes; a reload is never needed.
+import { h, mount, toast, fmtTime } from '../lib/dom.js';
+import { t, stateName, subcategoryName, toggleLanguage } from '../lib/i18n.js';
+import { api } from '../lib/api.js';
+import { kv } from '../lib/db.js';
+import { connect } from '../lib/live.js';
+import { logout } from '../main.js';
+import { alarms } from './alarms.js';
+import { detailPane } from './detail.js';
+import { supervisorPane } from './supervise.js';
+
+export const OPEN_STATES = ['reported', 'filed', 'dispatched', 'in_progress', 'returned', 'escalated', 'extension_requested', 'handled', 'verified'];
+const SUPERVISING = new Set(['supervisor', 'admin']);
+
+export async function startConsole(root, me) {
+  const taxonomy = (await kv.get('taxonomy')) || [];
+  const counters = { near: h('b#near-due-count', '…'), over: h('b#overdue-count', '…') };
+  const liveDot = h('span#live.dot', { title: t('live') });
+  const pins = h('div.pins#pins');
+  const queue = h('div.queue#queue');
+  const mapBox = h('div.citymap#citymap');
+  const detail = h('div.detail#detail', h('p.hint', t('select_event')));
+  const title = h('b.title', t('app_name'));
+  const filters = { state: '', near_due: false, overdue: false };
+  let selected = null;
+  let rows = new Map();
+  let pane = 'detail';
+
+  const header = h('header',
+    title,
+    h('span.counter.warn', t('near_due') + ' ', counters.near),
+    h('span.counter.bad', t('overdue') + ' ', counters.over),
+    liveDot,
+    h('span.grow'),
+    SUPERVISING.has(me.user.role)
+      ? h('button.link#supervise-tab', { type: 'button', onclick: () => showSupervision() }, t('supervise'))
+      : null,
+    h('span.who', me.user.display_name || me.user.username),
+    h('button.link', { type: 'button', onclick: () => { toggleLanguage(); location.reload(); } }, t('language')),
+    h('button.link', { type: 'button', onclick: logout }, t('logout')));
+
+  const filterBar = h('div.filters',
+    h('select#filter-state', { 'aria-label': t('state'), onchange: (e) => { filters.state = e.target.value; refresh(); } },
+      h('option', { value: '' }, t('all')), OPEN_STATES.map((s) => h('option', { value: s }, stateName(s)))),
+    h('label', h('input', { type: 'checkbox', id: 'filter-near', onchange: (e) => { filters.near_due = e.target.checked; refresh(); } }), t('near_due')),
+    h('label', h('input', { type: 'checkbox', id: 'filter-over', onchange: (e) => { filters.overdue = e.target.checked; refresh(); } }), t('overdue')));
+
+  mount(root, h('div.console', header, pins, h('div.side', filterBar, queue), mapBox, detail));
+  const banner = alarms(document.body);
+
+  // The township's name and outline frame the map; the map itself loads on the side.
+  let area = null;
+  if (me.scope && me.scope.area) {
+    area = await api.get('/areas/' + me.scope.area, { geometry: false }).catch(() => null);
+    if (area) title.textContent = `${t('app_name')} · ${area.name}`;
+  }
+  let map = null;
+  const mapReady = import('./map.js').then(async ({ cityMap }) => {
+    map = await cityMap(mapBox, { onSelect: (id) => select(id), bbox: area && area.bbox });
+    map.setEvents([...rows.values()]);
+    keyPlaces().then((places) => map.setKeyPlaces(places)).catch((err) => console.warn('key places:', err));
+    return map;
+  }).catch((err) => {
+    mount(mapBox, h('p.error', String(err.message || err)));
+  });
+  window.wanggeMap = mapReady; // for the browser tests' timing
+
+  // Every key place in scope, a page of 500 at a time (a township has tens to hundreds).
+  async function keyPlaces() {
+    const places = [];
+    for (let page = 1; page <= 20; page += 1) {
+      const answer = await api.get('/keys/places', { page, page_size: 500 });
+      places.push(...answer.items);
+      if (places.length >= answer.total || !answer.items.length) break;
+    }
+    return places;
+  }
+
+  async function refresh() {
+    const query = { page_size: 200, sort: '-received_at', state: filters.state ? [filters.state] : OPEN_STATES };
+    if (filters.near_due) query.near_due = true;
+    if (filters.overdue) query.overdue = true;
+    const page = await api.get('/events', query);
+    rows = new Map(page.items.map((e) => [e.id, e]));
+    drawQueue();
+    counts();
+    if (map) map.setEvents(page.items);
+  }
+
+  async function counts() {
+    const [near, over] = await Promise.all([
+      api.get('/events', { near_due: true, page_size: 1, state: OPEN_STATES }),
+      api.get('/events', { overdue: true, page_size: 1, state: OPEN_STATES }),
+    ]);
+    counters.near.textContent = near.total;
+    counters.over.textContent = over.total;
+  }
+
+  function rowClass(e) {
+    if (e.overdue) return '.overdue';
+    if (e.near_due) return '.near_due';
+    return '';
+  }
+
+  function shown(e) {
+    if (filters.state ? e.state !== filters.state : !OPEN_STATES.includes(e.state)) return false;
+    return (!filters.near_due || e.near_due) && (!filters.overdue || e.overdue);
+  }
+
+  function drawQueue(freshId) {
+    const list = [...rows.values()].filter(shown);
+    mount(queue, list.length ? list.map((e) =>
+      h('div.row' + rowClass(e) + (e.id === selected ? '.selected' : '') + (e.id === freshId ? '.fresh' : '') + (e.emergency ? '.emergency' : ''), {
+        dataset: { id: e.id, state: e.state }, onclick: () => select(e.id),
+      },
+      h('div.line', h('b', `#${e.id}`), h('span.state.' + e.state, stateName(e.state)),
+        e.emergency ? h('span.state.bad', t('emergency')) : null,
+        h('span.hint', fmtTime(e.received_at))),
+      h('div.desc', e.description.slice(0, 40)),
+      h('div.hint', subcategoryName(taxonomy, e.subcategory)))) : h('p.hint.pad', t('no_tasks')));
+  }
+
+  async function select(id) {
+    selected = id;
+    pane = 'detail';
+    drawQueue();
+    await detailPane(detail, { id, me, taxonomy, onChange: refresh });
+    if (map) map.highlight(id);
+  }
+
+  async function showSupervision() {
+    pane = 'supervise';
+    selected = null;
+    drawQueue();
+    await supervisorPane(detail, { taxonomy, onDone: refresh });
+  }
+
+  async function drawPins() {
+    const page = await api.get('/pins', { active: true, page_size: 20 });
+    mount(pins, page.items.map((p) => h('span.pin', { dataset: { id: p.id } },
+      h('b', t('pinned')), ' ',
+      p.event_id ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); select(p.event_id); } }, p.title) : p.title,
+      ' ', h('button.link', {
+        type: 'button', onclick: async () => { await api.post(`/pins/${p.id}/acknowledge`, {}); drawPins(); },
+      }, t('acknowledge')))));
+  }
+
+  await refresh();
+  drawPins();
+  banner.load();
+  if (SUPERVISING.has(me.user.role)) showSupervision();
+
+  connect(async (message) => {
+    const kind = message.kind;
+    if (kind === 'event_new' || kind === 'event_changed') {
+      const summary = message.payload;
+      const before = rows.get(summary.id) || {};
+      rows.set(summary.id, { ...before, ...summary, deadline: summary.due_at, received_at: before.received_at || message.at });
+      // Newest first, as the queue is sorted.
+      if (kind === 'event_new') rows = new Map([[summary.id, rows.get(summary.id)], ...[...rows].filter(([k]) => k !== summary.id)]);
+      drawQueue(summary.id);
+      if (map) map.setEvents([...rows.values()]);
+      if (selected === summary.id) detailPane(detail, { id: selected, me, taxonomy, onChange: refresh });
+      if (kind === 'event_new') toast(`#${summary.id} ${summary.description}`, 'info');
+      counts();
+    } else if (kind === 'near_due' || kind === 'overdue') {
+      const row = rows.get(message.event_id);
+      if (row) row[kind] = true;
+      drawQueue();
+      if (map) map.setEvents([...rows.values()]);
+      counts();
+    } else if (kind.startsWith('alarm')) {
+      banner.load();
+    } else if (kind.startsWith('pin')) {
+      drawPins();
+    } else if (kind.startsWith('supervision')) {
+      if (pane === 'supervise') supervisorPane(detail, { taxonomy, onDone: refresh });
+      else if (kind === 'supervision_reply') toast(`${t('reply')} #${message.event_id}: ${message.payload.reply || ''}`, 'ok');
+    }
+  }, { onStatus: (s) => { liveDot.className = 'dot ' + s; } });
+}

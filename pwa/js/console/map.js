@@ -1,0 +1,101 @@
+// The console's city map: boundary layers from our own vector tiles, events coloured by state
+// and by near-due/overdue. MapLibre GL draws 65,000 grid outlines with the GPU, which a
+// DOM/canvas library cannot do smoothly at city level. Without tiles (an older server, or
+// tiles failing) the map still shows the events on a plain background.
+import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { currentToken } from '../lib/api.js';
+
+// Overdue red, near-due amber, waiting for triage blue, with a unit green.
+const COLORS = ['case', ['get', 'overdue'], '#c21818', ['get', 'near_due'], '#e08a00', ['==', ['get', 'state'], 'reported'], '#0a5bd3', '#0a7a3d'];
+// A paint value interpolated linearly by zoom: zoomed(z0, v0, z1, v1, ...).
+const zoomed = (...stops) => ['interpolate', ['linear'], ['zoom'], ...stops];
+
+export async function cityMap(container, { onSelect, bbox } = {}) {
+  if (!document.querySelector('link[data-maplibre]')) {
+    const css = document.createElement('link');
+    css.rel = 'stylesheet';
+    css.href = '/vendor/maplibre-gl/maplibre-gl.css';
+    css.dataset.maplibre = '';
+    document.head.append(css);
+  }
+  const tiles = (layer) => `${location.origin}/tiles/${layer}/{z}/{x}/{y}.pbf`;
+  const vector = (layer, minzoom, maxzoom) => ({ type: 'vector', tiles: [tiles(layer)], minzoom, maxzoom });
+  const basemap = document.documentElement.dataset.basemap;
+  const style = {
+    version: 8,
+    sources: {
+      district: vector('district', 0, 12),
+      township: vector('township', 5, 14),
+      village: vector('village', 7, 14),
+      grid: vector('grid', 7, 14),
+      events: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+      keyPlaces: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+      ...(basemap ? { basemap: { type: 'raster', tiles: [basemap], tileSize: 256 } } : {}),
+    },
+    layers: [
+      { id: 'background', type: 'background', paint: { 'background-color': '#f3f5f2' } },
+      ...(basemap ? [{ id: 'basemap', type: 'raster', source: 'basemap' }] : []),
+      // Grids and villages from z7, where the server's tiles start: at city level 65,000 grid
+      // outlines a few pixels apart would merge into a dark blot, so they start as hairlines at
+      // low opacity (a texture showing where the grids are dense) and firm up as the map zooms in.
+      // 65,000 outlines at city level: the hairline outline of an empty fill costs the GPU
+      // about half of a line layer's triangles (bench/bench_console_map.py).
+      { id: 'grids', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, paint: { 'fill-color': 'rgba(0,0,0,0)', 'fill-outline-color': '#8fae8f', 'fill-opacity': zoomed(7, 0.35, 10, 0.7, 12, 1) } },
+      { id: 'villages', type: 'line', source: 'village', 'source-layer': 'village', minzoom: 7, paint: { 'line-color': '#6a8caf', 'line-width': zoomed(7, 0.4, 9, 0.8, 11, 1), 'line-opacity': zoomed(7, 0.4, 9, 0.8, 11, 1), 'line-dasharray': [3, 2] } },
+      { id: 'townships', type: 'line', source: 'township', 'source-layer': 'township', paint: { 'line-color': '#3d5a80', 'line-width': 1.5 } },
+      { id: 'districts', type: 'line', source: 'district', 'source-layer': 'district', paint: { 'line-color': '#1d3557', 'line-width': 2.5 } },
+      { id: 'key-places', type: 'circle', source: 'keyPlaces', paint: { 'circle-radius': zoomed(9, 3, 14, 6), 'circle-color': ['case', ['get', 'visit_overdue'], '#c21818', '#7b3fa0'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } },
+      { id: 'events', type: 'circle', source: 'events', paint: { 'circle-radius': 7, 'circle-color': COLORS, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
+      { id: 'selected', type: 'circle', source: 'events', filter: ['==', ['get', 'id'], -1], paint: { 'circle-radius': 12, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#111', 'circle-stroke-width': 3 } },
+    ],
+  };
+  const map = new maplibregl.Map({
+    container,
+    style,
+    ...(bbox ? { bounds: [[bbox[0], bbox[1]], [bbox[2], bbox[3]]], fitBoundsOptions: { padding: 40 } } : { center: [106.55, 29.56], zoom: 11 }),
+    attributionControl: false,
+    transformRequest: (url) => (url.startsWith(location.origin + '/tiles/') ? { url, headers: { Authorization: 'Bearer ' + currentToken() } } : { url }),
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  // A missing tile must not stop the map: log it and carry on with what we have.
+  map.on('error', (e) => console.warn('map:', e.error && e.error.message));
+  // The first moment everything in view is drawn, grids included (measured by the browser tests).
+  map.once('idle', () => performance.mark('wangge-map-idle'));
+  await new Promise((resolve) => map.on('load', resolve));
+  map.on('click', 'events', (e) => onSelect && onSelect(e.features[0].properties.id));
+  // A key place names itself on a click (no glyph server: MapLibre cannot draw labels here).
+  map.on('click', 'key-places', (e) => {
+    const { kind, name } = e.features[0].properties;
+    new maplibregl.Popup({ closeButton: false }).setLngLat(e.lngLat).setText(`${kind} · ${name}`).addTo(map);
+  });
+  map.on('mouseenter', 'events', () => { map.getCanvas().style.cursor = 'pointer'; });
+  map.on('mouseleave', 'events', () => { map.getCanvas().style.cursor = ''; });
+  let fitted = !!bbox;
+  return {
+    map,
+    setEvents(events) {
+      const features = events.filter((e) => e.lon !== undefined || e.location).map((e) => {
+        const coordinates = e.location ? e.location.coordinates : [e.lon, e.lat];
+        return { type: 'Feature', geometry: { type: 'Point', coordinates }, properties: { id: e.id, state: e.state, near_due: !!e.near_due, overdue: !!e.overdue } };
+      });
+      map.getSource('events').setData({ type: 'FeatureCollection', features });
+      if (!fitted && features.length) {
+        const lons = features.map((f) => f.geometry.coordinates[0]);
+        const lats = features.map((f) => f.geometry.coordinates[1]);
+        map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]], { padding: 60, maxZoom: 15, duration: 0 });
+        fitted = true;
+      }
+    },
+    // Key places (危岩, 九小场所, …) in the console's scope, overdue visits in red.
+    setKeyPlaces(places) {
+      const features = places.map((p) => ({
+        type: 'Feature', geometry: p.location,
+        properties: { id: p.id, name: p.name, kind: p.kind_name, visit_overdue: !!p.visit_overdue },
+      }));
+      map.getSource('keyPlaces').setData({ type: 'FeatureCollection', features });
+    },
+    highlight(id) {
+      map.setFilter('selected', ['==', ['get', 'id'], id ?? -1]);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+// A small promise wrapper over IndexedDB: the outbox, the session and cached lookups live here
+// so they survive a closed tab, a restart and the service worker reading them in the background.
+
+const NAME = 'wangge';
+const VERSION = 1;
+let opening = null;
+
+export function open() {
+  if (!opening) {
+    opening = new Promise((resolve, reject) => {
+      const request = indexedDB.open(NAME, VERSION);
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        if (!db.objectStoreNames.contains('kv')) db.createObjectStore('kv');
+        if (!db.objectStoreNames.contains('outbox')) {
+          const outbox = db.createObjectStore('outbox', { keyPath: 'client_uuid' });
+          outbox.createIndex('status', 'status');
+        }
+      };
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+  return opening;
+}
+
+function done(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function store(name, mode = 'readonly') {
+  const db = await open();
+  return db.transaction(name, mode).objectStore(name);
+}
+
+export async function get(name, key) {
+  return done((await store(name)).get(key));
+}
+
+export async function put(name, value, key) {
+  return done((await store(name, 'readwrite')).put(value, key));
+}
+
+export async function del(name, key) {
+  return done((await store(name, 'readwrite')).delete(key));
+}
+
+export async function all(name) {
+  return done((await store(name)).getAll());
+}
+
+// The key-value store: the session token, cached taxonomy, the last message id seen.
+export const kv = {
+  get: (key) => get('kv', key),
+  set: (key, value) => put('kv', value, key),
+  del: (key) => del('kv', key),
+};

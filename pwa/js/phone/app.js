@@ -1,0 +1,81 @@
+// The phone app's router, its tab bar and its live connection.
+import { h, mount, toast } from '../lib/dom.js';
+import { t } from '../lib/i18n.js';
+import { connect } from '../lib/live.js';
+import * as outbox from '../lib/outbox.js';
+import { loadTaxonomy } from '../main.js';
+import { homeScreen, outboxScreen, tasksScreen } from './home.js';
+import { reportScreen } from './report.js';
+import { taskScreen } from './task.js';
+import { noticeScreen, visitsScreen } from './notices.js';
+
+// The live connection's state, kept here because the home screen's dot is redrawn often.
+export const live = { status: 'connecting' };
+
+export async function startPhone(root, me) {
+  const view = h('main.phone');
+  const outboxBadge = h('span.badge#outbox-badge', { hidden: true });
+  const tab = (hash, label, extra) => h('a', { href: hash, dataset: { tab: hash } }, label, extra);
+  const nav = h('nav.tabs', tab('#/home', t('home')), tab('#/report', t('report')), tab('#/outbox', t('outbox'), outboxBadge));
+  mount(root, view, nav);
+  const go = (hash) => {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  };
+  const page = () => (location.hash || '#/home').split('/')[1] || 'home';
+
+  async function route() {
+    const [, name, id] = (location.hash || '#/home').split('/');
+    const screens = {
+      home: () => homeScreen(view, { me }),
+      report: () => reportScreen(view, { go }),
+      outbox: () => outboxScreen(view),
+      tasks: () => tasksScreen(view, { kind: id }),
+      task: () => taskScreen(view, { id, go }),
+      notice: () => noticeScreen(view, { id, go }),
+      visits: () => visitsScreen(view),
+    };
+    nav.querySelectorAll('a').forEach((a) => a.classList.toggle('current', a.dataset.tab === '#/' + (name || 'home')));
+    window.scrollTo(0, 0);
+    try {
+      await (screens[name] || screens.home)();
+    } catch (err) {
+      mount(view, h('p.error', err.message));
+    }
+  }
+
+  async function badge() {
+    const counts = await outbox.counts();
+    const open = counts.waiting + counts.rejected;
+    outboxBadge.hidden = open === 0;
+    outboxBadge.textContent = String(open);
+    outboxBadge.classList.toggle('bad', counts.rejected > 0);
+  }
+
+  window.addEventListener('hashchange', route);
+  outbox.onChange(() => {
+    badge();
+    if (['home', 'outbox'].includes(page())) route();
+  });
+  loadTaxonomy();
+  badge();
+  await route();
+
+  connect((message) => {
+    const payload = message.payload || {};
+    // New assignments and supervision notices arrive while the app is open.
+    if (message.kind === 'event_changed' && payload.assigned_user_id === me.user.id && payload.action === 'dispatch') {
+      toast(`${t('to_handle')}: #${message.event_id} ${payload.description || ''}`, 'info');
+      if (page() === 'home') route();
+    } else if (message.kind === 'supervision') {
+      toast(`${t('supervise')} #${message.event_id}: ${payload.message || ''}`, 'warn');
+      if (page() === 'home') route();
+    }
+  }, {
+    onStatus: (status) => {
+      live.status = status;
+      const dot = document.getElementById('live');
+      if (dot) dot.className = 'dot ' + status;
+    },
+  });
+}
