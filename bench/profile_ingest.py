@@ -1,0 +1,106 @@
+"""Where a report's time goes: POST /api/v1/events through the test client, in one process,
+on PostgreSQL + Redis, with SQL statements counted and an optional cProfile.
+
+    .venv/bin/python bench/profile_ingest.py [--n 300] [--profile] [--pg URL] [--redis URL]
+
+Not a benchmark (bench_ingest.py is, under gunicorn against its floor): a microscope for the
+per-request cost that bench_ingest.py's ratio is made of.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+
+from bench_ingest import FIXTURE, PASSWORD, prepare  # noqa: I001
+from common import fresh_postgres, temp_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sql", action="store_true", help="print one report's SQL statements")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/wangge_prof_ingest")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    args = parser.parse_args()
+    url = fresh_postgres(args.pg)
+    if url is None:
+        raise SystemExit("needs PostgreSQL + PostGIS")
+    os.environ["REDIS_URL"] = args.redis
+    os.environ["WANGGE_ENV"] = "production"
+    os.environ.setdefault("SECRET_KEY", "cHJvZmlsZS1pbmdlc3Qtbm90LWEtcmVhbC1rZXktMTIzNDU2")
+    instance = temp_dir("wangge-prof-")
+    data = prepare(url.replace("postgresql://", "postgresql+psycopg://"), instance, FIXTURE, 4)
+    from sqlalchemy import event
+
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({})
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/auth/login", json={"username": data["reporters"][0], "password": PASSWORD}
+    ).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    rng = random.Random(3)
+    statements = [0]
+    shown: list[str] = []
+
+    def counted(conn, cursor, statement, *rest) -> None:
+        statements[0] += 1
+        if args.sql and len(shown) < 60:
+            shown.append(" ".join(statement.split())[:150])
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", counted)
+
+    def one() -> None:
+        text, category = rng.choice(data["texts"])
+        lon, lat = rng.choice(data["points"])
+        body = {
+            "client_uuid": str(uuid.uuid4()),
+            "description": text,
+            "location": {"type": "Point", "coordinates": [lon, lat]},
+            "accuracy_m": 10,
+            "occurred_at": datetime.now(UTC).isoformat(),
+        }
+        if category and rng.random() < 0.5:
+            body["category"] = category
+        response = client.post("/api/v1/events", json=body, headers=headers)
+        assert response.status_code == 201, response.json
+
+    for _ in range(30):
+        one()
+    if args.sql:
+        shown.clear()
+        statements[0] = 0
+        one()
+        print("\n".join(shown))
+    statements[0] = 0
+    profiler = cProfile.Profile() if args.profile else None
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for _ in range(args.n):
+        one()
+    if profiler:
+        profiler.disable()
+    elapsed = time.perf_counter() - started
+    print(
+        f"{args.n} reports: {elapsed / args.n * 1000:.2f} ms each, "
+        f"{statements[0] / args.n:.1f} SQL statements each"
+    )
+    if profiler:
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(r"/app/", 60)
+
+
+if __name__ == "__main__":
+    main()
