@@ -72,12 +72,33 @@ def load(overrides: dict | None = None) -> dict:
         "GEO_LOCATE_BULK_MAX": _int("GEO_LOCATE_BULK_MAX", 10_000),
         # How often a process checks whether the grids changed under its in-memory index.
         "GEO_INDEX_CHECK_SECONDS": _float("GEO_INDEX_CHECK_SECONDS", 2.0),
+        # Vector tiles of the boundary layers are rendered once per geography version and kept
+        # here; browsers may reuse a tile this long before revalidating it by ETag.
+        "TILES_CACHE_DIR": os.environ.get("TILES_CACHE_DIR", str(INSTANCE / "tiles")),
+        "TILES_MAX_AGE": _int("TILES_MAX_AGE", 300),
         "TOKEN_TTL_DAYS": _int("TOKEN_TTL_DAYS", 90),
         # Near-due 临期 when this share of a stage's limit has elapsed.
         "SLA_WARN_FRACTION": _float("SLA_WARN_FRACTION", 0.75),
+        # Schedule a sweep at each warn and due time (punctual warnings between cron sweeps).
+        "SLA_TIMED_JOBS": os.environ.get("SLA_TIMED_JOBS", "1") not in ("0", "false", ""),
+        # How often a process re-reads the calendar override table (a change made by another
+        # process is seen within this; the process that made it sees it at once).
+        "SLA_CALENDAR_CHECK_SECONDS": _float("SLA_CALENDAR_CHECK_SECONDS", 2.0),
         # A classification at least this confident is filed and dispatched without triage.
         # On the held-out corpus, 0.9 routes ~70% of reports automatically at ~95% precision.
         "AUTO_DISPATCH_CONFIDENCE": _float("AUTO_DISPATCH_CONFIDENCE", 0.9),
+        # A whistle 吹哨: summoned departments report in 报到 within this many working hours
+        # (on the SLA calendar), or for an emergency within this many wall-clock minutes.
+        "WHISTLE_REPORT_IN_WORKING_HOURS": _float("WHISTLE_REPORT_IN_WORKING_HOURS", 2.0),
+        "WHISTLE_EMERGENCY_REPORT_IN_MINUTES": _float("WHISTLE_EMERGENCY_REPORT_IN_MINUTES", 30.0),
+        # An emergency alarm nobody acknowledged climbs to the city's consoles after this.
+        "ALARM_ESCALATE_MINUTES": _float("ALARM_ESCALATE_MINUTES", 10.0),
+        # Web processes share pushes through Redis; off only for in-process socket tests.
+        "SOCKETIO_MESSAGE_QUEUE": True,
+        # Origins allowed to open a Socket.IO connection besides our own (comma-separated).
+        "SOCKETIO_CORS_ORIGINS": [
+            o for o in os.environ.get("SOCKETIO_CORS_ORIGINS", "").split(",") if o.strip()
+        ],
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCKOUT_MINUTES": _int("LOGIN_LOCKOUT_MINUTES", 30),
         "LOGIN_IP_LIMIT": _int("LOGIN_IP_LIMIT", 30),

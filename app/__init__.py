@@ -39,23 +39,29 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
         accounts,
         categories,
         classify,
+        console,
         dispatch,
         events,
         geo,
+        keys,
         realtime,
         sla,
         supervision,
+        whistle,
     )
 
-    realtime.init_app(app)
     geo.init_app(app)
     accounts.init_app(app)
     categories.init_app(app)
     classify.init_app(app)
+    keys.init_app(app)
     events.init_app(app)
+    realtime.init_app(app)
     dispatch.init_app(app)
     sla.init_app(app)
     supervision.init_app(app)
+    whistle.init_app(app)
+    console.init_app(app)
 
     web.init_app(app)
     jobs.init_app(app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,18 +20,16 @@ os.environ["WANGGE_INSTANCE"] = str(_TMP / "instance")
 os.environ.setdefault("WANGGE_ENV", "testing")
 
 from flask_sqlalchemy.session import _app_ctx_id  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.orm import scoped_session, sessionmaker  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from tests.support import DEMO_PASSWORD, IS_POSTGRES, ROOT, TEST_DATABASE  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_DISTRICT = "500103000000"  # 渝中区
 # The fixture is cached across runs under instance/ (same recipe → same bytes).
 FIXTURE_DIR = ROOT / "instance" / "test-geodata" / FIXTURE_DISTRICT
-TEST_DATABASE = os.environ.get("WANGGE_TEST_DATABASE", "sqlite")
-IS_POSTGRES = TEST_DATABASE.startswith("postgres")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -83,6 +82,9 @@ def app():
             "ARGON2_MEMORY_KIB": 1024,
             "ARGON2_PARALLELISM": 1,
             "GEO_INDEX_CHECK_SECONDS": 0.0,
+            # Flask-SocketIO's test client refuses a message queue; tests/realtime covers the
+            # queue across processes with a real web server and worker.
+            "SOCKETIO_MESSAGE_QUEUE": False,
         }
     )
     with app.app_context():
@@ -91,18 +93,23 @@ def app():
         from app.accounts import demo
         from app.categories.service import seed_from_file
         from app.geo.loader import load
+        from app.keys.service import load_kinds
 
         upgrade()
         load(geodata_dir)
         seed_from_file()
+        load_kinds()
         demo.seed(password=DEMO_PASSWORD)
         db.session.commit()
+        # Train the classifier now, as a deployment does before serving: otherwise the first
+        # test that reports pays seconds for it inside its transaction (and, on SQLite, while
+        # holding the write lock that a concurrent test thread waits for).
+        from app.classify import service as classify
+
+        classify.predict("路灯不亮")
     yield app
     with app.app_context():
         db.engine.dispose()
-
-
-DEMO_PASSWORD = "Demo@2026"
 
 
 @pytest.fixture
@@ -186,3 +193,41 @@ def auth(client):
 def sql(session):
     """Run raw SQL in the test's transaction."""
     return lambda statement, **params: session.execute(text(statement), params)
+
+
+# -- reporting events -------------------------------------------------------------------------
+@pytest.fixture
+def point_in(session):
+    """A point inside a grid (its representative point), as [lon, lat]."""
+
+    from app.geo.models import Area
+
+    def point(code: str) -> list[float]:
+        area = session.scalar(select(Area).where(Area.id == int(code)))
+        p = area.geom.representative_point()
+        return [p.x, p.y]
+
+    return point
+
+
+@pytest.fixture
+def report(auth, point_in):
+    """POST a report as a user; returns the response."""
+
+    def send(
+        username="demo_worker",
+        *,
+        grid="500103003013001",
+        text="民生路小区门口井盖不见了，晚上容易摔跤",
+        client_uuid=None,
+        **fields,
+    ):
+        body = {
+            "client_uuid": str(client_uuid or uuid.uuid4()),
+            "description": text,
+            "location": {"type": "Point", "coordinates": point_in(grid)},
+            **fields,
+        }
+        return auth.post(username, "/api/v1/events", json=body)
+
+    return send

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
-from tests.conftest import DEMO_PASSWORD
+from tests.support import DEMO_PASSWORD
 
 
 def _operations(app) -> dict[str, object]:

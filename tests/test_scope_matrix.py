@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import select
@@ -52,15 +52,23 @@ class World:
     events: dict[str, int]  # one event in each grid, dispatched to 渝中区城管 (demo_dept_cg)
     attachments: dict[str, int]  # one photo on each event
     targets: dict[str, int]  # one supervision target on each event
+    alarms: dict[str, int] = field(default_factory=dict)  # one alarm on each event
+    pins: dict[str, int] = field(default_factory=dict)  # one pin on each event
+    summons: dict[str, int] = field(default_factory=dict)  # 城管 whistled to each event
+    key_persons: dict[str, int] = field(default_factory=dict)  # one key person in each grid
+    key_places: dict[str, int] = field(default_factory=dict)  # one key place in each grid
+    # Dispatch rules: city-wide, 渝中区, and the townships of grids A (A1, A2) and B.
+    rules: dict[str, int] = field(default_factory=dict)
 
 
 @pytest.fixture
 def world(session) -> World:
     from app.accounts.service import create_user
+    from app.console.models import Alarm, Pin
     from app.core.db import utcnow
     from app.core.scope import unscoped
     from app.events.attachments import storage
-    from app.events.models import Attachment
+    from app.events.models import Attachment, Event
     from app.events.service import Report, report
     from app.supervision.models import SupervisionNotice, SupervisionTarget
 
@@ -128,7 +136,86 @@ def world(session) -> World:
             session.add(target)
             session.flush()
             targets[key] = target.id
-    return World(points, homed, events, attachments, targets)
+        alarms, pins = {}, {}
+        for key, event_id in events.items():
+            event = session.get(Event, event_id)
+            place = {
+                c: getattr(event, c)
+                for c in ("district_id", "township_id", "village_id", "grid_id")
+            }
+            alarm = Alarm(event_id=event_id, title=f"矩阵告警 {key}", **place)
+            pin = Pin(event_id=event_id, title=f"矩阵置顶 {key}", pinned_by=homed[key], **place)
+            session.add_all([alarm, pin])
+            session.flush()
+            alarms[key], pins[key] = alarm.id, pin.id
+        # Whistle 吹哨: 渝中区城管 summoned to each event, its report-in pending.
+        from app.whistle.models import Summons, Whistle
+
+        cg = session.scalar(select(Department.id).where(Department.code == "500103-CG"))
+        summons = {}
+        for key, event_id in events.items():
+            whistle = Whistle(
+                event_id=event_id,
+                created_by=homed[key],
+                reason="矩阵吹哨",
+                lead_department_id=cg,
+                report_in_due_at=utcnow(),
+                limit_unit="working_hours",
+                limit_amount=2,
+            )
+            whistle.summons.append(
+                Summons(event_id=event_id, department_id=cg, report_in_due_at=utcnow())
+            )
+            session.add(whistle)
+            session.flush()
+            summons[key] = whistle.summons[0].id
+        # Key persons and places 重点对象: one of each in each grid.
+        from app.core.db import utcnow as _now
+        from app.geo.codes import ancestry
+        from app.keys.models import KeyPerson, KeyPlace
+        from app.keys.service import load_kinds
+
+        load_kinds()
+        key_persons, key_places = {}, {}
+        for key, code in GRIDS.items():
+            common = {"visit_interval_days": 7, "next_visit_due_at": _now(), **ancestry(code)}
+            person = KeyPerson(kind_code="elderly_alone", name=f"矩阵老人 {key}", **common)
+            lon, lat = points[key]
+            spot = KeyPlace(
+                kind_code="hazardous_rock", name=f"矩阵危岩 {key}", lon=lon, lat=lat, **common
+            )
+            session.add_all([person, spot])
+            session.flush()
+            key_persons[key], key_places[key] = person.id, spot.id
+        # Dispatch rules, one per place a rule can name (written last: events are routed).
+        from app.dispatch.models import DispatchRule
+
+        rules = {}
+        for key, area in RULE_AREAS.items():
+            rule = DispatchRule(
+                position=100,
+                subcategory_code="MUNICIPAL_MANHOLE",
+                area_id=None if area is None else int(area),
+                handling_level="department",
+                department_kind="CG",
+                note=f"矩阵规则 {key}",
+            )
+            session.add(rule)
+            session.flush()
+            rules[key] = rule.id
+    return World(
+        points,
+        homed,
+        events,
+        attachments,
+        targets,
+        alarms,
+        pins,
+        summons=summons,
+        key_persons=key_persons,
+        key_places=key_places,
+        rules=rules,
+    )
 
 
 def _grid_items(response) -> set[str]:
@@ -335,6 +422,293 @@ MATRIX.update(
     }
 )
 
+CONSOLE = frozenset(
+    {
+        "demo_dispatcher",
+        "demo_supervisor_township",
+        "demo_supervisor_district",
+        "demo_supervisor_city",
+        "demo_admin",
+    }
+)
+MATRIX.update(
+    {
+        # Pushes reach the rooms of the places whose scope holds the event.
+        ("GET", "/api/v1/realtime/messages"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/realtime/messages"),
+            observed=lambda r, w, k: w.events[k] in {m["event_id"] for m in r.json["messages"]},
+        ),
+        ("GET", "/api/v1/alarms"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/alarms?page_size=500"),
+            observed=lambda r, w, k: w.alarms[k] in {i["id"] for i in r.json["items"]},
+        ),
+        ("POST", "/api/v1/alarms/<id:alarm_id>/acknowledge"): Case(
+            call=lambda a, u, w, k: a.post(u, f"/api/v1/alarms/{w.alarms[k]}/acknowledge", json={}),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=CONSOLE,
+        ),
+        ("GET", "/api/v1/pins"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/pins?page_size=500"),
+            observed=lambda r, w, k: w.pins[k] in {i["id"] for i in r.json["items"]},
+        ),
+        ("POST", "/api/v1/pins"): Case(
+            call=lambda a, u, w, k: a.post(u, "/api/v1/pins", json={"event_id": w.events[k]}),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=CONSOLE,
+        ),
+        ("POST", "/api/v1/pins/<id:pin_id>/acknowledge"): Case(
+            call=lambda a, u, w, k: a.post(u, f"/api/v1/pins/{w.pins[k]}/acknowledge"),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=CONSOLE,
+        ),
+    }
+)
+
+# Whistle 吹哨, report-in 报到, co-handling 协同: scoped through the event.
+CG_DEPARTMENT = "500103-CG"
+
+
+def _cg_id() -> int:
+    from app.core.scope import unscoped
+    from app.extensions import db
+
+    with unscoped():
+        return db.session.scalar(select(Department.id).where(Department.code == CG_DEPARTMENT))
+
+
+TRIAGE = frozenset({"demo_dispatcher", "demo_admin"})
+MATRIX.update(
+    {
+        ("POST", "/api/v1/events/<id:event_id>/whistle"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                f"/api/v1/events/{w.events[k]}/whistle",
+                json={"department_ids": [_cg_id()], "reason": "矩阵吹哨"},
+            ),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=TRIAGE,
+        ),
+        ("GET", "/api/v1/events/<id:event_id>/whistles"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/events/{w.events[k]}/whistles"),
+            observed=lambda r, w, k: r.status_code == 200 and len(r.json["items"]) == 1,
+        ),
+        ("GET", "/api/v1/whistles/summons"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/whistles/summons?page_size=500"),
+            observed=lambda r, w, k: w.summons[k] in {s["id"] for s in r.json["items"]},
+        ),
+        # Only department staff report in, and only for their own department (城管 here).
+        ("POST", "/api/v1/whistles/summons/<id:summons_id>/report-in"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, f"/api/v1/whistles/summons/{w.summons[k]}/report-in", json={"note": "矩阵报到"}
+            ),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=frozenset({"demo_dept_cg"}),
+        ),
+        ("GET", "/api/v1/whistles/counts"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/whistles/counts?area={GRIDS[k]}"),
+            observed=lambda r, w, k: any(c["summoned"] for c in r.json["items"]),
+        ),
+        ("GET", "/api/v1/events/<id:event_id>/co-handlers"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/events/{w.events[k]}/co-handlers"),
+            observed=lambda r, w, k: r.status_code == 200,
+        ),
+        ("POST", "/api/v1/events/<id:event_id>/co-handlers"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                f"/api/v1/events/{w.events[k]}/co-handlers",
+                json={"units": [{"level": "board", "board": "safety"}]},
+            ),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=TRIAGE,
+        ),
+        # Visible events answer 201 (lead unit, co-handler, triage) or 403; others 404.
+        ("POST", "/api/v1/events/<id:event_id>/notes"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, f"/api/v1/events/{w.events[k]}/notes", json={"note": "矩阵进展"}
+            ),
+            observed=lambda r, w, k: r.status_code in (201, 403),
+        ),
+    }
+)
+
+KEY_WRITERS = frozenset(
+    {"demo_worker", "demo_leader", "demo_village", "demo_dispatcher", "demo_admin"}
+)
+
+
+def _key_rows(w: World, subject: str) -> dict[str, int]:
+    return w.key_persons if subject == "person" else w.key_places
+
+
+def _key_cases(subject: str) -> dict:
+    """The registry endpoints of one subject (persons or places), for the resource in grid K."""
+    base = f"/api/v1/keys/{subject}s"
+    one = base + "/<id:row_id>"
+
+    def url(w, k, tail=""):
+        return f"{base}/{_key_rows(w, subject)[k]}{tail}"
+
+    def new_row(w, k):
+        if subject == "person":
+            return {"kind": "elderly_alone", "name": "矩阵新登记", "grid": GRIDS[k]}
+        point = {"type": "Point", "coordinates": list(w.points[k])}
+        return {"kind": "hazardous_rock", "name": "矩阵新危岩", "location": point}
+
+    return {
+        ("GET", base): Case(
+            call=lambda a, u, w, k: a.get(u, f"{base}?page_size=500"),
+            observed=lambda r, w, k: _key_rows(w, subject)[k] in {i["id"] for i in r.json["items"]},
+        ),
+        ("POST", base): Case(
+            call=lambda a, u, w, k: a.post(u, base, json=new_row(w, k)),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=KEY_WRITERS,
+        ),
+        ("GET", one): Case(
+            call=lambda a, u, w, k: a.get(u, url(w, k)),
+            observed=lambda r, w, k: r.status_code == 200,
+        ),
+        ("PATCH", one): Case(
+            call=lambda a, u, w, k: a.request(u, "PATCH", url(w, k), json={"address": "矩阵"}),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=KEY_WRITERS,
+        ),
+        ("POST", one + "/deactivate"): Case(
+            call=lambda a, u, w, k: a.post(u, url(w, k, "/deactivate"), json={"reason": "矩阵"}),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=KEY_WRITERS,
+        ),
+        # The rows are active: visible ones answer 409 key_active, the others 404.
+        ("POST", one + "/reactivate"): Case(
+            call=lambda a, u, w, k: a.post(u, url(w, k, "/reactivate")),
+            observed=lambda r, w, k: r.status_code == 409,
+            roles=KEY_WRITERS,
+        ),
+        ("GET", one + "/visits"): Case(
+            call=lambda a, u, w, k: a.get(u, url(w, k, "/visits")),
+            observed=lambda r, w, k: r.status_code == 200,
+        ),
+        ("POST", one + "/visits"): Case(
+            call=lambda a, u, w, k: a.post(u, url(w, k, "/visits"), json={"note": "矩阵走访"}),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=KEY_WRITERS,
+        ),
+    }
+
+
+MATRIX.update(
+    {
+        **_key_cases("person"),
+        **_key_cases("place"),
+        ("GET", "/api/v1/keys/visits/due"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/keys/visits/due?page_size=500"),
+            observed=lambda r, w, k: (
+                {("person", w.key_persons[k]), ("place", w.key_places[k])}
+                <= {(i["subject"], i["id"]) for i in r.json["items"]}
+            ),
+        ),
+        # Kinds are city-wide reference data.
+        ("GET", "/api/v1/keys/kinds"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/keys/kinds"),
+            observed=lambda r, w, k: len(r.json["items"]) > 0,
+            resources=("city",),
+            oracle=lambda user, k: True,
+        ),
+    }
+)
+
+# The working calendar is city-wide: everyone reads the days, admins the override table, and
+# only the city admin changes it. Dispatch rules are read by admins and dispatchers where they
+# can apply (city-wide, the district, the township), edited by admins of their place.
+RULE_AREAS = {"city": None, "district": "500103000000", "A": "500103003000", "B": "500103001000"}
+RULE_READERS = frozenset({"demo_dispatcher", "demo_admin"})
+MATRIX.update(
+    {
+        ("GET", "/api/v1/calendar/days"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/calendar/days?from=2027-03-01&to=2027-03-07"),
+            observed=lambda r, w, k: len(r.json["items"]) == 7,
+            resources=("city",),
+            oracle=lambda user, k: True,
+        ),
+        ("GET", "/api/v1/calendar/overrides"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/calendar/overrides?year=2031"),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=ADMIN,
+            resources=("city",),
+            oracle=lambda user, k: True,
+        ),
+        ("PUT", "/api/v1/calendar/overrides/<day>"): Case(
+            call=lambda a, u, w, k: a.request(
+                u, "PUT", "/api/v1/calendar/overrides/2031-01-04", json={"workday": True}
+            ),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=ADMIN,
+            resources=("city",),
+            oracle=lambda user, k: True,
+        ),
+        # Declared first, then removed: the second answer is the one judged.
+        ("DELETE", "/api/v1/calendar/overrides/<day>"): Case(
+            call=lambda a, u, w, k: [
+                a.request(u, method, "/api/v1/calendar/overrides/2031-01-05", json=body)
+                for method, body in (("PUT", {"workday": True}), ("DELETE", None))
+            ][-1],
+            observed=lambda r, w, k: r.status_code == 204,
+            roles=ADMIN,
+            resources=("city",),
+            oracle=lambda user, k: True,
+        ),
+        ("GET", "/api/v1/dispatch/rules"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/dispatch/rules?page_size=500"),
+            observed=lambda r, w, k: w.rules[k] in {i["id"] for i in r.json["items"]},
+            roles=RULE_READERS,
+            resources=tuple(RULE_AREAS),
+            oracle=lambda user, k: (
+                RULE_AREAS[k] in (None, "500103000000") or SEES[user](RULE_AREAS[k])
+            ),
+        ),
+        ("POST", "/api/v1/dispatch/rules"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                "/api/v1/dispatch/rules",
+                json={"area": RULE_AREAS[k], "handling_level": "village", "note": "矩阵"},
+            ),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=ADMIN,
+            resources=tuple(RULE_AREAS),
+            oracle=lambda user, k: True,
+        ),
+        ("PATCH", "/api/v1/dispatch/rules/<id:rule_id>"): Case(
+            call=lambda a, u, w, k: a.request(
+                u, "PATCH", f"/api/v1/dispatch/rules/{w.rules[k]}", json={"note": "矩阵改"}
+            ),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=ADMIN,
+            resources=tuple(RULE_AREAS),
+            oracle=lambda user, k: True,
+        ),
+        ("DELETE", "/api/v1/dispatch/rules/<id:rule_id>"): Case(
+            call=lambda a, u, w, k: a.request(u, "DELETE", f"/api/v1/dispatch/rules/{w.rules[k]}"),
+            observed=lambda r, w, k: r.status_code == 204,
+            roles=ADMIN,
+            resources=tuple(RULE_AREAS),
+            oracle=lambda user, k: True,
+        ),
+        # A preview names the unit's people: only for places in the caller's scope.
+        ("POST", "/api/v1/dispatch/rules/preview"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                "/api/v1/dispatch/rules/preview",
+                json={
+                    "subcategory": "MUNICIPAL_MANHOLE",
+                    "location": {"type": "Point", "coordinates": list(w.points[k])},
+                },
+            ),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["rule"]["kind"] == "rule",
+            roles=RULE_READERS,
+        ),
+    }
+)
+
 # Endpoints about the caller themselves (or before login): no data of others to scope.
 SELF_SERVICE = {
     ("POST", "/api/v1/auth/login"),
@@ -384,6 +758,12 @@ def test_scope_matrix(auth, world, endpoint, user):
                 "transition_not_allowed",
                 "events_unavailable",
                 "supervision_not_found",
+                "summons_not_found",
+                "alarm_not_found",
+                "pin_not_found",
+                "key_person_not_found",
+                "key_place_not_found",
+                "key_active",
             }, response.json
         seen[key] = bool(case.observed(response, world, key))
         response.close()  # streamed file responses hold their file open until closed

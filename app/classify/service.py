@@ -62,15 +62,15 @@ def _corrections(upto: int) -> list[tuple[str, str]]:
     return [(text, code) for text, code in rows]
 
 
-def _wanted() -> tuple[str, int]:
-    """(version, corrections_upto) of the model every process should serve."""
+def _wanted() -> tuple[str, list[tuple[str, str]]]:
+    """(version, corrections) of the model every process should serve."""
     from app.classify.model import repo_version
     from app.classify.models import ClassifierState
 
     state = db.session.get(ClassifierState, 1)
-    upto = state.corrections_upto if state else 0
+    corrections = _corrections(state.corrections_upto if state else 0)
     # Recomputed from the repository: a deploy with a new corpus makes the recorded one stale.
-    return repo_version(_corrections(upto), split="all"), upto
+    return repo_version(corrections, split="all"), corrections
 
 
 def model():
@@ -82,18 +82,21 @@ def model():
     cached = ext.get("wangge_classifier")
     if cached and time.monotonic() - cached[1] < CHECK_SECONDS:
         return cached[0]
-    with _lock, unscoped():
+    # The database is read before taking the lock, never under it: on SQLite a read holds the
+    # write lock, and a thread waiting for it while holding _lock would stall every report.
+    with unscoped():
+        version, corrections = _wanted()
+    with _lock:
         cached = ext.get("wangge_classifier")
         if cached and time.monotonic() - cached[1] < CHECK_SECONDS:
             return cached[0]
-        version, upto = _wanted()
         classifier = cached[0] if cached and cached[0].version == version else None
         path = _model_path()
         if classifier is None and path.exists():
             loaded = Classifier.load(path)
             classifier = loaded if loaded.version == version else None
         if classifier is None:
-            classifier = train_from_repo(_corrections(upto), split="all")
+            classifier = train_from_repo(corrections, split="all")
             path.parent.mkdir(parents=True, exist_ok=True)
             classifier.save(path)
         ext["wangge_classifier"] = (classifier, time.monotonic())

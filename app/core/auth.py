@@ -67,8 +67,20 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+def authenticate(token: str | None) -> Principal:
+    """Check a token and make its holder the request's principal and scope."""
+    principal = current_app.extensions["wangge_token_loader"](token) if token else None
+    if principal is None:
+        raise Unauthorized("登录已失效，请重新登录" if token else "请先登录")
+    g.principal = principal
+    set_request_scope(principal.scope)
+    return principal
+
+
 def init_app(app: Flask, loader: TokenLoader) -> None:
     """Authenticate every /api request before its view runs, unless the view is public."""
+    # Also read by routes outside /api that authenticate themselves (map tiles).
+    app.extensions["wangge_token_loader"] = loader
 
     @app.before_request
     def _authenticate() -> None:
@@ -79,9 +91,4 @@ def init_app(app: Flask, loader: TokenLoader) -> None:
         # Unknown paths fall through to a 404; the OpenAPI document is public by nature.
         if view is None or getattr(view, _PUBLIC_ATTR, False) or endpoint.startswith("api-docs."):
             return
-        token = bearer_token()
-        principal = loader(token) if token else None
-        if principal is None:
-            raise Unauthorized("登录已失效，请重新登录" if token else "请先登录")
-        g.principal = principal
-        set_request_scope(principal.scope)
+        authenticate(bearer_token())

@@ -12,6 +12,7 @@ the few paths that must look past it (login) say so with `unscoped()`. Outside r
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -186,12 +187,15 @@ def _limit_to_scope(state) -> None:
     scope = current_scope()
     if scope.everything:
         return
-    state.statement = state.statement.options(
-        *(
-            with_loader_criteria(cls, cls.scope_criteria(scope), include_aliases=True)
-            for cls in _scoped_models()
-        )
-    )
+    state.statement = state.statement.options(*_criteria_options(scope, tuple(_scoped_models())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _criteria_options(scope: Scope, models: tuple[type, ...]) -> tuple:
+    """The loader criteria for one scope, built once: a request's every SELECT carries them all,
+    and the criteria depend on nothing but the (frozen) scope and the model."""
+    criteria = [(cls, cls.scope_criteria(scope)) for cls in models]
+    return tuple(with_loader_criteria(cls, sql, include_aliases=True) for cls, sql in criteria)
 
 
 def _refuse_bulk_inserts_outside_scope(state) -> None:

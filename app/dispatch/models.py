@@ -9,7 +9,8 @@ from app.extensions import db
 
 
 class DispatchRule(db.Model):
-    """One rule; the first active rule (by position) whose non-empty conditions all match wins.
+    """One rule; the first active rule (by position, then id) whose non-empty conditions all
+    match wins.
 
     Without a matching rule the subcategory's own default level and unit apply, so rules are
     only needed where a place or a severity should route differently.

@@ -68,3 +68,9 @@ def get_attachment(*, attachment_id: int) -> Attachment:
     if attachment is None:
         raise NotFound("找不到该附件", code="attachment_not_found")
     return attachment
+
+
+def of_event(*, event_id: int) -> list[Attachment]:
+    """The photos linked to an event (report, handling, verification), oldest first."""
+    stmt = select(Attachment).where(Attachment.event_id == event_id).order_by(Attachment.id)
+    return list(db.session.scalars(stmt))

@@ -42,7 +42,8 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return math.hypot(dx, dy)
 
 
-def open_near(
+def _near(
+    columns,
     *,
     lon: float,
     lat: float,
@@ -50,12 +51,11 @@ def open_near(
     since=None,
     subcategory: str | None = None,
     exclude_id: int | None = None,
-    limit: int = 50,
-) -> list[tuple[Event, float]]:
-    """Open events within radius_m of a point, nearest first (scope applies as usual)."""
+):
+    """Open events in the box around a point (the caller keeps those within radius_m)."""
     dlat = radius_m / _M_PER_DEG_LAT
     dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
-    stmt = select(Event).where(
+    stmt = select(*columns).where(
         Event.lon.between(lon - dlon, lon + dlon),
         Event.lat.between(lat - dlat, lat + dlat),
         Event.state.not_in([s.value for s in TERMINAL]),
@@ -66,7 +66,13 @@ def open_near(
         stmt = stmt.where(Event.subcategory_code == subcategory)
     if exclude_id is not None:
         stmt = stmt.where(Event.id != exclude_id)
-    found = [(e, distance_m(lon, lat, e.lon, e.lat)) for e in db.session.scalars(stmt.limit(500))]
+    return stmt.limit(500)
+
+
+def open_near(*, lon: float, lat: float, radius_m: float, limit: int = 50, **filters):
+    """Open events within radius_m of a point, nearest first (scope applies as usual)."""
+    stmt = _near([Event], lon=lon, lat=lat, radius_m=radius_m, **filters)
+    found = [(e, distance_m(lon, lat, e.lon, e.lat)) for e in db.session.scalars(stmt)]
     found = [(e, d) for e, d in found if d <= radius_m]
     return sorted(found, key=lambda pair: (pair[1], pair[0].id))[:limit]
 
@@ -75,21 +81,24 @@ def likely_original(event: Event, subcategory: Subcategory) -> int | None:
     """The open event this report most likely duplicates, or None.
 
     Unscoped on purpose: a duplicate may have been reported by a worker of another grid.
+    Reads only the columns it compares: in a burst of reports there are many candidates.
     """
-    since = event.received_at - timedelta(hours=subcategory.dedup_window_hours)
+    columns = (Event.id, Event.lon, Event.lat, Event.description)
+    stmt = _near(
+        columns,
+        lon=event.lon,
+        lat=event.lat,
+        radius_m=subcategory.dedup_radius_m,
+        since=event.received_at - timedelta(hours=subcategory.dedup_window_hours),
+        subcategory=subcategory.code,
+        exclude_id=event.id,
+    ).where(Event.duplicate_of_id.is_(None))
     with unscoped():
-        near = open_near(
-            lon=event.lon,
-            lat=event.lat,
-            radius_m=subcategory.dedup_radius_m,
-            since=since,
-            subcategory=subcategory.code,
-            exclude_id=event.id,
-        )
+        rows = db.session.execute(stmt).all()
     scored = [
-        (similarity(event.description, other.description), -d, other.id)
-        for other, d in near
-        if other.duplicate_of_id is None
+        (similarity(event.description, row.description), -d, row.id)
+        for row in rows
+        if (d := distance_m(event.lon, event.lat, row.lon, row.lat)) <= subcategory.dedup_radius_m
     ]
     best = max(scored, default=None)
     return best[2] if best and best[0] >= SIMILARITY_THRESHOLD else None

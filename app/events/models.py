@@ -18,17 +18,19 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from app.core.db import utcnow
 from app.core.scope import AreaScoped, Scope, Scoped
 from app.core.types import GeometryType, UTCDateTime
 from app.events.lifecycle import State
 from app.extensions import db
+from app.keys.models import KeyPerson, KeyPlace
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 SOURCES = ("app", "console", "hotline", "sensor", "open311")
@@ -55,8 +57,12 @@ class Event(AreaScoped, db.Model):
     location_distance_m: Mapped[float] = mapped_column(Float, default=0.0)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    key_person_id: Mapped[int | None] = mapped_column(Integer)
-    key_place_id: Mapped[int | None] = mapped_column(Integer)
+    # The key person or place the event concerns (raises its priority; see app.keys).
+    key_person_id: Mapped[int | None] = mapped_column(ForeignKey("key_persons.id"), index=True)
+    key_place_id: Mapped[int | None] = mapped_column(ForeignKey("key_places.id"), index=True)
+    # Loaded only where shown (one event's detail); out of the reader's scope they read None.
+    key_person: Mapped[KeyPerson | None] = relationship(lazy="select")
+    key_place: Mapped[KeyPlace | None] = relationship(lazy="select")
 
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     subcategory_code: Mapped[str] = mapped_column(ForeignKey("subcategories.code"))
@@ -119,20 +125,42 @@ class Event(AreaScoped, db.Model):
     @classmethod
     def scope_criteria(cls, scope: Scope):
         """Places as usual; a department sees what is assigned to it, wherever it is; and
-        reporters always see what they reported (a worker may report outside their grids)."""
+        reporters always see what they reported (a worker may report outside their grids).
+        Units involved beyond the lead (co-handlers, summoned departments) see it too."""
         if scope.everything:
             return super().scope_criteria(scope)
         own = cls.reporter_id == scope.user_id
         if scope.department_id:
-            return or_(cls.assigned_department_id == scope.department_id, own)
+            return or_(
+                cls.assigned_department_id == scope.department_id,
+                own,
+                cls.id.in_(EventUnit.event_ids_involving(scope)),
+            )
+        if scope.level == "village":  # a village co-handling next door
+            return or_(
+                super().scope_criteria(scope), own, cls.id.in_(EventUnit.event_ids_involving(scope))
+            )
         return or_(super().scope_criteria(scope), own)
 
     def in_scope(self, scope: Scope) -> bool:
         if scope.everything or (scope.user_id and self.reporter_id == scope.user_id):
             return True
         if scope.department_id:
-            return self.assigned_department_id == scope.department_id
-        return super().in_scope(scope)
+            if self.assigned_department_id == scope.department_id:
+                return True
+        elif super().in_scope(scope):
+            return True
+        return self._involves(scope)
+
+    def _involves(self, scope: Scope) -> bool:
+        """Whether the scope's unit is involved in this event (the twin of the SQL above)."""
+        session = object_session(self)
+        if self.id is None or session is None:
+            return False
+        if not (scope.department_id or scope.level == "village"):  # others see by place
+            return False
+        stmt = EventUnit.event_ids_involving(scope).where(EventUnit.__table__.c.event_id == self.id)
+        return session.execute(stmt.limit(1)).first() is not None
 
 
 class EventScoped(Scoped):
@@ -151,6 +179,63 @@ class EventScoped(Scoped):
     def in_scope(self, scope: Scope) -> bool:
         event = self.__dict__.get("event")
         return scope.everything or (event is not None and event.in_scope(scope))
+
+
+# Units beyond the lead: co-handlers 协同单位, and departments a whistle 吹哨 summoned.
+UNIT_ROLES = ("co_handler", "summoned")
+UNIT_LEVELS = ("department", "board", "village")
+
+
+class EventUnit(EventScoped, db.Model):
+    """A unit involved in an event besides its lead unit (the assigned_* columns).
+
+    A co-handler 协同单位 (a district department, a township board or a village) adds progress
+    notes; a department summoned by a whistle 吹哨 reports in 报到 and then co-handles. Both
+    see the event (Event.scope_criteria); only the lead unit takes lifecycle actions.
+    """
+
+    __tablename__ = "event_units"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    level: Mapped[str] = mapped_column(String(12))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    board: Mapped[str | None] = mapped_column(String(16))
+    # The village, or the township of a board.
+    area_id: Mapped[int | None] = mapped_column(BigInteger)
+    # "department:12", "board:500103003000:safety", "village:500103003016": one row per unit.
+    unit_key: Mapped[str] = mapped_column(String(48))
+    name: Mapped[str] = mapped_column(String(80))
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[Event] = relationship(lazy="raise")
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "unit_key"),
+        CheckConstraint(f"role IN ({', '.join(repr(r) for r in UNIT_ROLES)})", name="role"),
+        CheckConstraint(f"level IN ({', '.join(repr(v) for v in UNIT_LEVELS)})", name="level"),
+        # The scope filter's lookups: a department's or a village's events.
+        Index("ix_event_units_department_event", "department_id", "event_id"),
+        Index("ix_event_units_area_event", "area_id", "event_id"),
+    )
+
+    @classmethod
+    def event_ids_involving(cls, scope: Scope, *, board: str | None = None):
+        """The events a scope's unit is involved in beyond leading them (a board needs its
+        board named). Core columns on purpose: no scope filter applies inside, which also
+        keeps Event's rule from recursing through EventScoped's."""
+        t = cls.__table__
+        if scope.department_id:
+            unit = t.c.department_id == scope.department_id
+        elif scope.level == "village" and scope.area_id:
+            unit = (t.c.level == "village") & (t.c.area_id == scope.area_id)
+        elif scope.level == "township" and scope.area_id and board:
+            unit = (t.c.level == "board") & (t.c.area_id == scope.area_id) & (t.c.board == board)
+        else:
+            unit = false()
+        return select(t.c.event_id).where(unit)
 
 
 class EventAudit(EventScoped, db.Model):

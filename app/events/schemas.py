@@ -9,28 +9,11 @@ from app.core.pagination import PageArgsSchema
 from app.core.schemas import BaseSchema
 from app.events.lifecycle import STATE_NAMES_ZH, Action, State
 from app.events.models import SOURCES
-from app.geo.schemas import CRS_CHOICES
+from app.geo.schemas import CRS_CHOICES, GeoPointSchema
+from app.keys.schemas import KeyPersonBriefSchema, KeyPlaceBriefSchema
 
 STATES = [s.value for s in State]
 ACTIONS = [a.value for a in Action]
-
-
-class GeoPointSchema(BaseSchema):
-    type = ma.fields.String(required=True, validate=ma.validate.Equal("Point"))
-    coordinates = ma.fields.List(
-        ma.fields.Float(allow_nan=False), required=True, validate=ma.validate.Length(equal=2)
-    )
-    crs = ma.fields.String(
-        load_default="WGS84",
-        validate=ma.validate.OneOf(CRS_CHOICES),
-        metadata={"description": "WGS84（默认）或 GCJ-02（高德/腾讯坐标）"},
-    )
-
-    @ma.validates_schema
-    def _in_range(self, data, **kwargs):
-        lon, lat = data["coordinates"]
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise ma.ValidationError("经纬度超出范围", "coordinates")
 
 
 class EventCreateSchema(BaseSchema):
@@ -118,6 +101,8 @@ class EventSchema(BaseSchema):
     likely_duplicate_of = ma.fields.Integer(attribute="likely_duplicate_of_id", allow_none=True)
     duplicate_of = ma.fields.Integer(attribute="duplicate_of_id", allow_none=True)
     reporter_id = ma.fields.Integer(allow_none=True)
+    key_person_id = ma.fields.Integer(allow_none=True)
+    key_place_id = ma.fields.Integer(allow_none=True)
     occurred_at = ma.fields.AwareDateTime(required=True)
     received_at = ma.fields.AwareDateTime(required=True)
     closed_at = ma.fields.AwareDateTime(allow_none=True)
@@ -127,10 +112,28 @@ class EventSchema(BaseSchema):
     supervision_count = ma.fields.Integer()
 
 
+class AttachmentBriefSchema(BaseSchema):
+    id = ma.fields.Integer(required=True)
+    purpose = ma.fields.String(required=True, metadata={"enum": ["report", "handle", "verify"]})
+    mime = ma.fields.String(required=True)
+
+
 class EventDetailSchema(EventSchema):
     allowed_actions = ma.fields.List(
         ma.fields.String(), metadata={"description": "当前用户可执行的操作"}
     )
+    attachments = ma.fields.List(
+        ma.fields.Nested(AttachmentBriefSchema),
+        metadata={
+            "description": "事件的照片（上报、处置、核查），内容见 /attachments/{id}/content"
+        },
+    )
+    key_person = ma.fields.Nested(
+        KeyPersonBriefSchema,
+        allow_none=True,
+        metadata={"description": "关联的重点人员（不含敏感信息）"},
+    )
+    key_place = ma.fields.Nested(KeyPlaceBriefSchema, allow_none=True)
 
 
 class EventQuerySchema(PageArgsSchema):
@@ -147,6 +150,9 @@ class EventQuerySchema(PageArgsSchema):
     overdue = ma.fields.Boolean()
     emergency = ma.fields.Boolean()
     assigned_to_me = ma.fields.Boolean()
+    co_handling = ma.fields.Boolean(
+        metadata={"description": "true：只看本单位协同或被吹哨的事件；false：排除这些事件"}
+    )
     sort = ma.fields.String(
         load_default="-received_at",
         validate=ma.validate.OneOf(

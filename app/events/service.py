@@ -18,14 +18,13 @@ from app.core.auth import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.scope import unscoped
-from app.dispatch import service as dispatch
-from app.events import audit, duplicates
+from app.events import audit, duplicates, signals
 from app.events.lifecycle import RESTARTS_CLOCK, STAGE_OF_STATE, Action, State, transition_for
 from app.events.models import Attachment, Event
 from app.extensions import db
 from app.geo import service as geo
 from app.geo.codes import ancestry
-from app.sla import service as sla
+from app.keys import service as keys
 
 TRIAGE_ROLES = frozenset({Role.TOWNSHIP_DISPATCHER, Role.ADMIN})
 
@@ -116,7 +115,11 @@ def report(*, principal: Principal | None, data: Report) -> tuple[Event, bool]:
         category_source=chosen_by,
         classification=prediction.as_dict(),
         state=State.REPORTED,
-        priority=subcategory.priority,
+        priority=keys.event_priority(
+            base=subcategory.priority,
+            key_person_id=data.key_person_id,
+            key_place_id=data.key_place_id,
+        ),
         emergency=subcategory.emergency,
         **ancestry(str(location.grid_id)),
     )
@@ -131,27 +134,31 @@ def report(*, principal: Principal | None, data: Report) -> tuple[Event, bool]:
             raise
         return _retry_of(original, principal), False
 
-    audit.append(
-        event,
-        actor=principal,
-        action="report",
-        from_state=None,
-        to_state=State.REPORTED,
-        data={"source": data.source, "snapped": location.snapped},
-    )
-    _link_attachments(event, principal, data.attachment_ids, purpose="report")
-    event.likely_duplicate_of_id = duplicates.likely_original(event, subcategory)
-    sla.start_clock(event, subcategory, at=now)
+    # Nothing read below depends on this event's pending changes: flushing them once at the
+    # end writes one UPDATE and one multi-row audit INSERT instead of one of each per step.
+    with db.session.no_autoflush:
+        audit.append(
+            event,
+            actor=principal,
+            action="report",
+            from_state=None,
+            to_state=State.REPORTED,
+            data={"source": data.source, "snapped": location.snapped},
+        )
+        _link_attachments(event, principal, data.attachment_ids, purpose="report")
+        event.likely_duplicate_of_id = duplicates.likely_original(event, subcategory)
+        signals.stage_started.send(event, subcategory=subcategory, at=now)
 
-    confident = chosen_by == "reporter" or (prediction.confidence or 0) >= _auto_threshold()
-    if confident and event.likely_duplicate_of_id is None:
-        # Routine, clearly classified reports skip the triage queue: filed and dispatched by
-        # the rules at once (the dispatcher can still re-dispatch); the rest wait for triage.
-        _apply(event, subcategory, principal=None, action=Action.FILE, reason="自动立案")
-        _do_dispatch(event, subcategory, principal=None, reason="按规则自动派遣")
-    else:
-        event.dispatch_reason = {"suggested": dispatch.decide(event, subcategory).reason}
+        confident = chosen_by == "reporter" or (prediction.confidence or 0) >= _auto_threshold()
+        if confident and event.likely_duplicate_of_id is None:
+            # Routine, clearly classified reports skip the triage queue: filed and dispatched
+            # by the rules at once (the dispatcher can still re-dispatch); the rest wait.
+            _apply(event, subcategory, principal=None, action=Action.FILE, reason="自动立案")
+            _do_dispatch(event, subcategory, principal=None, reason="按规则自动派遣")
+        else:
+            event.dispatch_reason = {"suggested": _decide(event, subcategory).reason}
     db.session.flush()
+    signals.reported.send(event)
     return event, True
 
 
@@ -228,6 +235,7 @@ def act(
         raise ValidationFailed("此操作须填写原因", code="reason_required")
     _authorize(principal, transition.by, event)
     subcategory = _subcategory(event.subcategory_code)
+    from_state = State(event.state)
 
     if action == Action.DISPATCH:
         _do_dispatch(event, subcategory, principal=principal, reason=reason, **params)
@@ -237,6 +245,9 @@ def act(
         _before(event, subcategory, principal, action, params)
         _apply(event, subcategory, principal=principal, action=action, reason=reason, data=params)
     db.session.flush()
+    signals.transitioned.send(
+        event, action=action, from_state=from_state, to_state=State(event.state), actor=principal
+    )
     return event
 
 
@@ -247,11 +258,11 @@ def _apply(event, subcategory, *, principal, action, reason=None, data=None) -> 
     now = utcnow()
     if action == Action.APPROVE_EXTENSION:
         amount = float((data or {}).get("amount") or 0) or _requested_extension(event)
-        sla.extend_clock(event, subcategory, amount)
+        signals.extension_approved.send(event, subcategory=subcategory, amount=amount)
         event.extension_count += 1
         data = {**(data or {}), "amount": amount, "due_at": event.due_at.isoformat()}
     elif STAGE_OF_STATE[source] != STAGE_OF_STATE[target] or action in RESTARTS_CLOCK:
-        sla.start_clock(event, subcategory, at=now)
+        signals.stage_started.send(event, subcategory=subcategory, at=now)
     if target == State.CLOSED:
         event.closed_at = now
     audit.append(
@@ -302,7 +313,7 @@ def _before(event: Event, subcategory, principal: Principal, action: Action, par
             event, principal, params.pop("attachment_ids", ()), purpose="verify"
         )
     elif action == Action.ESCALATE:
-        decision = dispatch.decide(
+        decision = _decide(
             event, subcategory, level="department", department_id=params.get("department_id")
         )
         _assign(event, decision)
@@ -310,7 +321,16 @@ def _before(event: Event, subcategory, principal: Principal, action: Action, par
         event.closed_at = None
 
 
-def _assign(event: Event, decision: dispatch.Decision) -> None:
+def _decide(event: Event, subcategory, **choices):
+    """The unit (and person) for an event, from the module that answers (dispatch)."""
+    answers = signals.unit_wanted.send(event, subcategory=subcategory, **choices)
+    decisions = [decision for _, decision in answers if decision is not None]
+    if len(decisions) != 1:
+        raise RuntimeError(f"expected one dispatch decision, got {len(decisions)}")
+    return decisions[0]
+
+
+def _assign(event: Event, decision) -> None:
     event.handling_level = decision.level
     event.assigned_board = decision.board
     event.assigned_department_id = decision.department_id
@@ -330,7 +350,7 @@ def _do_dispatch(
     department_id=None,
     user_id=None,
 ) -> None:
-    decision = dispatch.decide(
+    decision = _decide(
         event, subcategory, level=level, board=board, department_id=department_id, user_id=user_id
     )
     _assign(event, decision)
@@ -409,6 +429,17 @@ def is_handler(principal: Principal, event: Event) -> bool:
     return False
 
 
+def involved_event_ids(principal: Principal):
+    """Events the caller's unit co-handles or was summoned to, beyond those it leads."""
+    from app.events.models import EventUnit
+
+    board = None
+    if principal.role == Role.TOWNSHIP_BOARD_HANDLER:
+        with unscoped():
+            board = db.session.scalar(select(User.board).where(User.id == principal.user_id))
+    return EventUnit.event_ids_involving(principal.scope, board=board)
+
+
 def _is_verifier(principal: Principal, event: Event) -> bool:
     role, scope = principal.role, principal.scope
     if role == Role.GRID_WORKER:
@@ -480,6 +511,9 @@ def list_events(*, principal: Principal, filters: dict):
         )
     if filters.get("assigned_to_me"):
         stmt = stmt.where(Event.assigned_user_id == principal.user_id)
+    if filters.get("co_handling") is not None:
+        involved = Event.id.in_(involved_event_ids(principal))
+        stmt = stmt.where(involved if filters["co_handling"] else ~involved)
     stmt = stmt.order_by(*_SORTS[filters.get("sort", "-received_at")])
     return paginate(stmt, page=filters["page"], page_size=filters["page_size"])
 
@@ -519,7 +553,13 @@ def recategorize(
     old = event.subcategory_code
     classify.record_correction(event=event, corrected=new.code, user_id=principal.user_id)
     event.category_code, event.subcategory_code = new.category_code, new.code
-    event.priority, event.emergency, event.category_source = new.priority, new.emergency, "staff"
+    event.emergency, event.category_source = new.emergency, "staff"
+    event.priority = keys.event_priority(
+        base=new.priority,
+        key_person_id=event.key_person_id,
+        key_place_id=event.key_place_id,
+        check=False,
+    )
     audit.note(
         event,
         actor=principal,
@@ -528,4 +568,8 @@ def recategorize(
         data={"from": old, "to": new.code},
     )
     db.session.flush()
+    state = State(event.state)
+    signals.transitioned.send(
+        event, action="recategorize", from_state=state, to_state=state, actor=principal
+    )
     return event

@@ -66,8 +66,10 @@ def create_event(args):
         source=args["source"],
     )
     event, created = service.report(principal=current_principal(), data=report)
+    # Dumped before the commit, which would expire the event and cost a SELECT to reload it.
+    payload = _event_schema.dump(event)
     db.session.commit()
-    response = jsonify(_event_schema.dump(event))
+    response = jsonify(payload)
     response.status_code = 201 if created else 200
     return response
 
@@ -94,9 +96,10 @@ def nearby_events(args):
 @bp.route("/events/<id:event_id>", methods=["GET"])
 @bp.response(200, EventDetailSchema)
 def get_event(event_id: int):
-    """One event with its classification, dispatch reason and the actions open to me."""
+    """One event with its classification, dispatch reason, photos and the actions open to me."""
     event = service.get_event(event_id=event_id)
     event.allowed_actions = service.allowed_actions(current_principal(), event)
+    event.attachments = attachments.of_event(event_id=event.id)
     return event
 
 

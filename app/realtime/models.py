@@ -23,6 +23,8 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     room: Mapped[str] = mapped_column(String(40))
+    # Rows of one message (one per room) share a key, so a client in several rooms sees it once.
+    key: Mapped[str] = mapped_column(String(24), default="")
     kind: Mapped[str] = mapped_column(String(32))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
     payload: Mapped[dict] = mapped_column(JSONType)

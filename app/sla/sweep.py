@@ -58,30 +58,11 @@ def _param(now: datetime):
     return now
 
 
-def handler_rooms(row) -> list[str]:
-    if row.assigned_user_id:
-        return [rooms.user(row.assigned_user_id)]
-    if row.handling_level == "department" and row.assigned_department_id:
-        return [rooms.department(row.assigned_department_id)]
-    unit = {"grid": row.grid_id, "village": row.village_id}.get(row.handling_level)
-    return [rooms.area(unit or row.township_id)]
-
-
-def next_level_up(row) -> str:
-    """Who hears about an overdue event beyond its handler."""
-    if row.handling_level == "grid":
-        return rooms.area(row.village_id)
-    if row.handling_level in ("village", "board"):
-        return rooms.area(row.township_id)
-    # Department work, and triage that the township itself let slip, go to the district.
-    return rooms.area(row.district_id)
-
-
 def _message(kind: str, row, extra_rooms: list[str]):
     due = row.due_at if isinstance(row.due_at, str) else row.due_at.isoformat()
     payload = {"event_id": row.id, "stage": row.stage, "due_at": due}
     # The township console always counts its near-due and overdue events.
-    targets = [*handler_rooms(row), *extra_rooms, rooms.area(row.township_id)]
+    targets = [*rooms.handler_rooms(row), *extra_rooms, rooms.area(row.township_id)]
     return kind, payload, targets, row.id
 
 
@@ -98,7 +79,7 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
             if not rows:
                 break
             messages = [
-                _message(kind, row, [next_level_up(row)] if kind == "overdue" else [])
+                _message(kind, row, [rooms.next_level_up(row)] if kind == "overdue" else [])
                 for row in rows
             ]
             result.messages += publish_many(messages)

@@ -10,9 +10,5 @@ from app.sla.sweep import sweep
 
 @job
 def run_sweep() -> dict:
-    """The near-due/overdue sweep and unanswered supervision (cron: every minute; idempotent)."""
-    from app.supervision.service import escalate_unanswered
-
-    result = asdict(sweep())
-    result["supervision_escalated"] = escalate_unanswered()
-    return result
+    """The near-due/overdue sweep (cron: every minute, and timed at deadlines; idempotent)."""
+    return asdict(sweep())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from app.core.pagination import PageArgsSchema
 from app.core.schemas import BaseSchema
 
 
@@ -25,6 +26,9 @@ class TargetSchema(BaseSchema):
     id = ma.fields.Integer(required=True)
     notice_id = ma.fields.Integer(required=True)
     event_id = ma.fields.Integer(required=True)
+    message = ma.fields.String(
+        attribute="notice.message", metadata={"description": "督办要求（来自督办通知）"}
+    )
     state = ma.fields.String(required=True)
     reply_due_at = ma.fields.AwareDateTime(required=True)
     replied_at = ma.fields.AwareDateTime(allow_none=True)
@@ -41,12 +45,12 @@ class NoticeSchema(BaseSchema):
     targets = ma.fields.List(ma.fields.Nested(TargetSchema), required=True)
 
 
-class TargetListSchema(BaseSchema):
-    items = ma.fields.List(ma.fields.Nested(TargetSchema), required=True)
-
-
-class TargetQuerySchema(BaseSchema):
-    pending = ma.fields.Boolean(load_default=True)
+class TargetQuerySchema(PageArgsSchema):
+    pending = ma.fields.Boolean(load_default=True, metadata={"description": "只看未回复的"})
+    state = ma.fields.String(validate=ma.validate.OneOf(["pending", "replied", "escalated"]))
+    notice_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
+    event_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**63 - 1))
+    overdue = ma.fields.Boolean(metadata={"description": "回复已超期（未回复且过了回复期限）"})
 
 
 class ReplySchema(BaseSchema):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import selectinload
 
 from app.accounts.roles import Role
 from app.core.auth import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.pagination import Page, paginate
 from app.events import audit
 from app.events.lifecycle import OPEN
 from app.events.models import Event
@@ -17,7 +19,6 @@ from app.events.service import is_handler
 from app.extensions import db
 from app.realtime import rooms
 from app.realtime.service import publish_many
-from app.sla.sweep import handler_rooms, next_level_up
 from app.supervision.models import SupervisionNotice, SupervisionTarget
 
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -81,19 +82,46 @@ def supervise(
             "reply_due_at": notice.reply_due_at.isoformat(),
         }
         # The handler and the leaders above them all see it.
-        targets = [*handler_rooms(event), next_level_up(event), rooms.area(event.township_id)]
+        targets = [
+            *rooms.handler_rooms(event),
+            rooms.next_level_up(event),
+            rooms.area(event.township_id),
+        ]
         messages.append(("supervision", payload, targets, event.id))
     db.session.flush()
     publish_many(messages)
     return notice
 
 
-def pending_targets(*, principal: Principal, only_pending: bool = True) -> list[SupervisionTarget]:
-    """Supervision on events in my scope, oldest due first."""
-    stmt = select(SupervisionTarget).order_by(SupervisionTarget.reply_due_at, SupervisionTarget.id)
+def pending_targets(
+    *,
+    principal: Principal,
+    only_pending: bool = True,
+    state: str | None = None,
+    notice_id: int | None = None,
+    event_id: int | None = None,
+    overdue: bool | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page:
+    """Supervision on events in my scope, oldest reply due first."""
+    stmt = (
+        select(SupervisionTarget)
+        .options(selectinload(SupervisionTarget.notice))  # each target shows its message
+        .order_by(SupervisionTarget.reply_due_at, SupervisionTarget.id)
+    )
     if only_pending:
         stmt = stmt.where(SupervisionTarget.replied_at.is_(None))
-    return list(db.session.scalars(stmt.limit(500)))
+    if state:
+        stmt = stmt.where(SupervisionTarget.state == state)
+    if notice_id:
+        stmt = stmt.where(SupervisionTarget.notice_id == notice_id)
+    if event_id:
+        stmt = stmt.where(SupervisionTarget.event_id == event_id)
+    if overdue is not None:
+        late = SupervisionTarget.replied_at.is_(None) & (SupervisionTarget.reply_due_at < utcnow())
+        stmt = stmt.where(late if overdue else ~late)
+    return paginate(stmt, page=page, page_size=page_size)
 
 
 def reply(*, principal: Principal, target_id: int, text_: str) -> SupervisionTarget:
@@ -133,7 +161,7 @@ def reply(*, principal: Principal, target_id: int, text_: str) -> SupervisionTar
 
 
 def escalate_unanswered(*, now: datetime | None = None) -> int:
-    """Notices nobody answered in time go up a level, once (run by the minute's sweep job)."""
+    """Notices nobody answered in time go up a level, once (the minute's escalate_silence job)."""
     now = now or utcnow()
     postgres = db.session.get_bind().dialect.name == "postgresql"
     param = now if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -155,7 +183,7 @@ def escalate_unanswered(*, now: datetime | None = None) -> int:
             (
                 "supervision_overdue",
                 {"event_id": event_id, "notice_id": notice_id},
-                [next_level_up(event), rooms.user(notice.created_by)],
+                [rooms.next_level_up(event), rooms.user(notice.created_by)],
                 event_id,
             )
         )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from app.core.api import Blueprint
 from app.core.auth import current_principal, require_roles
+from app.core.pagination import page_schema
 from app.extensions import db
 from app.supervision import service
 from app.supervision.schemas import (
     NoticeSchema,
     ReplySchema,
     SuperviseSchema,
-    TargetListSchema,
     TargetQuerySchema,
     TargetSchema,
 )
@@ -31,14 +31,11 @@ def supervise(args):
 
 @bp.route("/supervisions/targets", methods=["GET"])
 @bp.arguments(TargetQuerySchema, location="query")
-@bp.response(200, TargetListSchema)
+@bp.response(200, page_schema(TargetSchema))
 def list_targets(args):
     """Supervision on events I can see (pending replies by default), oldest due first."""
-    return {
-        "items": service.pending_targets(
-            principal=current_principal(), only_pending=args["pending"]
-        )
-    }
+    only_pending = args.pop("pending")
+    return service.pending_targets(principal=current_principal(), only_pending=only_pending, **args)
 
 
 @bp.route("/supervisions/targets/<id:target_id>/reply", methods=["POST"])

@@ -103,3 +103,50 @@ def test_classify_endpoint_suggests_while_typing(auth):
     assert response.status_code == 200
     assert response.json["category"] == "GEOHAZARD"
     assert len(response.json["alternatives"]) == 3
+
+
+def _photo(colour: str) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_the_event_detail_lists_its_photos_by_purpose(report, auth):
+    from io import BytesIO
+
+    def upload(user: str, colour: str) -> int:
+        response = auth.post(
+            user,
+            "/api/v1/attachments",
+            data={"file": (BytesIO(_photo(colour)), "p.jpg")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 201, response.json
+        return response.json["id"]
+
+    reported = upload("demo_worker", "red")
+    event = report(
+        text="小区门口乱堆纸箱杂物", subcategory="SANITATION_PILED_MATERIALS", photos=[reported]
+    )
+    event = event.json
+    handler = event["assigned_unit"]["user_id"]
+    assert handler is not None and event["assigned_unit"]["level"] == "grid"  # demo_worker's grid
+    path = f"/api/v1/events/{event['id']}"
+    auth.post("demo_worker", f"{path}/actions", json={"action": "accept"})
+    handled = upload("demo_worker", "blue")
+    answer = auth.post(
+        "demo_worker", f"{path}/actions", json={"action": "handle", "attachment_ids": [handled]}
+    )
+    assert answer.status_code == 200, answer.json
+
+    detail = auth.get("demo_dispatcher", path).json
+    assert detail["attachments"] == [
+        {"id": reported, "purpose": "report", "mime": "image/jpeg"},
+        {"id": handled, "purpose": "handle", "mime": "image/jpeg"},
+    ]
+    # Someone who cannot see the event sees neither it nor its photos.
+    assert auth.get("demo_dept_cg", path).status_code == 404

@@ -15,7 +15,7 @@ from app.events.models import Event
 from app.extensions import db
 from app.realtime.models import OutboxMessage
 from app.sla.sweep import sweep
-from tests.conftest import IS_POSTGRES
+from tests.support import IS_POSTGRES
 
 
 def _report(session, text="路灯不亮好几天了", subcategory="MUNICIPAL_STREETLIGHT") -> Event:

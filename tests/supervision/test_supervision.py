@@ -86,6 +86,7 @@ def test_the_handler_sees_the_notice_and_replies(session, auth):
     pending = auth.get(handler, "/api/v1/supervisions/targets").json["items"]
     target = next(t for t in pending if t["event_id"] == event.id)
     assert target["notice_id"] == notice["id"] and target["state"] == "pending"
+    assert target["message"] == "尽快处理"  # the handler reads what the supervisor asked
 
     outsider = auth.post(
         "demo_board_party",
@@ -140,3 +141,30 @@ def test_only_supervisors_supervise_and_only_what_they_can_see(session, auth):
     assert unseen.status_code == 422 and unseen.json["error"]["code"] == "events_unavailable"
     empty = auth.post("demo_supervisor_township", "/api/v1/supervisions", json={"message": "x"})
     assert empty.status_code == 422 and empty.json["error"]["code"] == "events_required"
+
+
+def test_the_targets_list_pages_and_filters(session, auth):
+    made = _overdue_events(session, 3)
+    notice = auth.post(
+        "demo_supervisor_township",
+        "/api/v1/supervisions",
+        json={"event_ids": [e.id for e in made], "message": "请尽快处理", "reply_within_hours": 1},
+    ).json
+    first = auth.get("demo_supervisor_township", "/api/v1/supervisions/targets?page_size=2").json
+    assert first["total"] >= 3 and len(first["items"]) == 2
+    mine = auth.get(
+        "demo_supervisor_township", f"/api/v1/supervisions/targets?notice_id={notice['id']}"
+    ).json
+    assert {t["event_id"] for t in mine["items"]} == {e.id for e in made}
+    one = auth.get(
+        "demo_supervisor_township", f"/api/v1/supervisions/targets?event_id={made[0].id}"
+    ).json
+    assert [t["event_id"] for t in one["items"]] == [made[0].id]
+    # Nothing is late yet: the reply is due in an hour.
+    late = auth.get(
+        "demo_supervisor_township",
+        f"/api/v1/supervisions/targets?notice_id={notice['id']}&overdue=true",
+    ).json
+    assert late["total"] == 0
+    bad = auth.get("demo_supervisor_township", "/api/v1/supervisions/targets?state=lost")
+    assert bad.status_code == 422

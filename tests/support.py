@@ -1,0 +1,23 @@
+"""Constants the tests share. Test modules import these from here, never from conftest.py:
+pytest loads conftest.py as `conftest`, so `from tests.conftest import …` would run it a
+second time and point the environment at a second temporary instance directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DATABASE = os.environ.get("WANGGE_TEST_DATABASE", "sqlite")
+IS_POSTGRES = TEST_DATABASE.startswith("postgres")
+DEMO_PASSWORD = "Demo@2026"
+# How the browser tests (and bench/bench_console_map.py) launch Debian's Chromium.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
