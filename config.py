@@ -93,6 +93,7 @@ def load(overrides: dict | None = None) -> dict:
         "WHISTLE_EMERGENCY_REPORT_IN_MINUTES": _float("WHISTLE_EMERGENCY_REPORT_IN_MINUTES", 30.0),
         # An emergency alarm nobody acknowledged climbs to the city's consoles after this.
         "ALARM_ESCALATE_MINUTES": _float("ALARM_ESCALATE_MINUTES", 10.0),
+        "SENSOR_CLEAR_QUIET_MINUTES": _float("SENSOR_CLEAR_QUIET_MINUTES", 60.0),
         # Web processes share pushes through Redis; off only for in-process socket tests.
         "SOCKETIO_MESSAGE_QUEUE": True,
         # Origins allowed to open a Socket.IO connection besides our own (comma-separated).
