@@ -30,10 +30,16 @@ CONSOLE_ROLES = frozenset({Role.TOWNSHIP_DISPATCHER, Role.SUPERVISOR, Role.ADMIN
 # -- alarms ---------------------------------------------------------------------------------
 
 
+def _alarm_centres(alarm: Alarm) -> list[int]:
+    """Raised at the township's and the district's centres; escalated, the city's too."""
+    reach = [c for c in (alarm.township_id, alarm.district_id) if c]
+    return reach + [int(CITY_CODE)] if alarm.level == "city" else reach
+
+
 def _alarm_rooms(alarm: Alarm) -> list[str]:
-    """Raised on the township's and the district's consoles; escalated, the city's too."""
-    reach = [rooms.area(alarm.township_id), rooms.area(alarm.district_id)]
-    return reach + [rooms.CITY] if alarm.level == "city" else reach
+    """Those centres' consoles, and whoever is on duty there, on whatever screen they have open."""
+    centres = _alarm_centres(alarm)
+    return [*(rooms.area(c) for c in centres), *rooms.duty_rooms(centres)]
 
 
 def _alarm_payload(alarm: Alarm) -> dict:
@@ -46,6 +52,8 @@ def _alarm_payload(alarm: Alarm) -> dict:
         "raised_at": alarm.raised_at.isoformat(),
         "acknowledged_at": alarm.acknowledged_at and alarm.acknowledged_at.isoformat(),
         "acknowledged_by": alarm.acknowledged_by,
+        # Who is answerable for it now; an empty list means a centre nobody staffs.
+        "on_duty": sorted({u for us in rooms.on_duty(_alarm_centres(alarm)).values() for u in us}),
     }
 
 

@@ -66,6 +66,11 @@ def _message(kind: str, row, extra_rooms: list[str]):
     return kind, payload, targets, row.id
 
 
+def _escalation_rooms(row, duty: dict[int, list[int]]) -> list[str]:
+    node = rooms.next_level_up_node(row)
+    return [rooms.area(node), *(rooms.user(u) for u in duty.get(node, ()))]
+
+
 def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
     """One pass: flag newly near-due and overdue events and notify; commits per batch."""
     now = now or utcnow()
@@ -78,8 +83,14 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
             rows = _claim(mark, when, now, batch)
             if not rows:
                 break
+            # Escalated to the next level up: its consoles and, at a centre, whoever is on duty.
+            duty = (
+                rooms.on_duty({rooms.next_level_up_node(r) for r in rows})
+                if kind == "overdue"
+                else {}
+            )
             messages = [
-                _message(kind, row, [rooms.next_level_up(row)] if kind == "overdue" else [])
+                _message(kind, row, _escalation_rooms(row, duty) if kind == "overdue" else [])
                 for row in rows
             ]
             result.messages += publish_many(messages)
