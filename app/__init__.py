@@ -41,10 +41,14 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
         classify,
         console,
         dispatch,
+        duty,
+        evaluation,
         events,
         geo,
         keys,
+        open311,
         realtime,
+        sensors,
         sla,
         supervision,
         whistle,
@@ -62,6 +66,10 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
     supervision.init_app(app)
     whistle.init_app(app)
     console.init_app(app)
+    duty.init_app(app)
+    evaluation.init_app(app)
+    open311.init_app(app)
+    sensors.init_app(app)
 
     web.init_app(app)
     jobs.init_app(app)

@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sql", action="store_true", help="print one report's SQL statements")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/wangge_prof_ingest")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     args = parser.parse_args()
     url = fresh_postgres(args.pg)
     if url is None:

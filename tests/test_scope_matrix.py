@@ -59,6 +59,9 @@ class World:
     key_places: dict[str, int] = field(default_factory=dict)  # one key place in each grid
     # Dispatch rules: city-wide, 渝中区, and the townships of grids A (A1, A2) and B.
     rules: dict[str, int] = field(default_factory=dict)
+    # Duty roster: per centre (A, B), a running shift and per matrix user a future shift and a
+    # handover of their own to delete or take over.
+    duty: dict[str, int] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -203,6 +206,7 @@ def world(session) -> World:
             session.add(rule)
             session.flush()
             rules[key] = rule.id
+        duty = _duty_world(session, USERS)
     return World(
         points,
         homed,
@@ -215,6 +219,7 @@ def world(session) -> World:
         key_persons=key_persons,
         key_places=key_places,
         rules=rules,
+        duty=duty,
     )
 
 
@@ -709,6 +714,199 @@ MATRIX.update(
     }
 )
 
+# Evaluation 综合评价 and export: supervisors, administrators and command centres, for the
+# places they see (an area outside the scope is not found); exports list only visible events.
+EVALUATORS = frozenset(
+    {
+        "demo_dispatcher",
+        "demo_supervisor_township",
+        "demo_supervisor_district",
+        "demo_supervisor_city",
+        "demo_admin",
+    }
+)
+
+
+def _exported_ids(response) -> set[int]:
+    if response.status_code != 200:
+        return set()
+    if response.mimetype == "text/csv":
+        lines = response.data.decode("utf-8").lstrip("\ufeff").splitlines()[1:]
+        return {int(line.split(",", 1)[0]) for line in lines}
+    return {f["id"] for f in response.json["features"]}
+
+
+MATRIX.update(
+    {
+        ("GET", "/api/v1/evaluation/units"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/evaluation/units?area={GRIDS[k]}"),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=EVALUATORS,
+        ),
+        ("GET", "/api/v1/evaluation/people"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/evaluation/people?area={GRIDS[k]}"),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=EVALUATORS,
+        ),
+        ("GET", "/api/v1/events/export.csv"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/events/export.csv"),
+            observed=lambda r, w, k: w.events[k] in _exported_ids(r),
+            roles=EVALUATORS,
+        ),
+        ("GET", "/api/v1/events/export.geojson"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/events/export.geojson"),
+            observed=lambda r, w, k: w.events[k] in _exported_ids(r),
+            roles=EVALUATORS,
+        ),
+    }
+)
+
+# Monitoring 监测预警: one water-level sensor with a site rule in each grid, made on first use.
+SENSOR_WRITERS = frozenset({"demo_dispatcher", "demo_admin"})
+
+
+def _sensor_world(w: World) -> dict[str, tuple[int, int]]:
+    """Per grid key: (sensor id, its site rule's id); created once per world."""
+    if not hasattr(w, "sensors"):
+        from app.core.scope import unscoped
+        from app.extensions import db
+        from app.geo.codes import ancestry
+        from app.sensors.models import Rule, Sensor
+
+        w.sensors = {}
+        with unscoped():
+            for key, code in GRIDS.items():
+                lon, lat = w.points[key]
+                sensor = Sensor(
+                    code=f"MATRIX-{key}",
+                    secret_hash="0" * 64,
+                    type="water_level",
+                    name=f"矩阵水位计 {key}",
+                    lon=lon,
+                    lat=lat,
+                    **ancestry(code),
+                )
+                db.session.add(sensor)
+                db.session.flush()
+                rule = Rule(
+                    type="water_level", sensor_id=sensor.id, kind="level", blue=1, yellow=2,
+                    orange=3, red=4,
+                )  # fmt: skip
+                db.session.add(rule)
+                db.session.flush()
+                w.sensors[key] = (sensor.id, rule.id)
+    return w.sensors
+
+
+def _sensor_url(w: World, k: str, tail: str = "") -> str:
+    return f"/api/v1/sensors/{_sensor_world(w)[k][0]}{tail}"
+
+
+MATRIX.update(
+    {
+        ("GET", "/api/v1/sensors"): Case(
+            call=lambda a, u, w, k: [_sensor_world(w), a.get(u, "/api/v1/sensors?page_size=500")][
+                -1
+            ],
+            observed=lambda r, w, k: w.sensors[k][0] in {i["id"] for i in r.json["items"]},
+        ),
+        ("POST", "/api/v1/sensors"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                "/api/v1/sensors",
+                json={
+                    "type": "smoke",
+                    "name": "矩阵烟感",
+                    "location": {"type": "Point", "coordinates": list(w.points[k])},
+                },
+            ),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=SENSOR_WRITERS,
+        ),
+        ("GET", "/api/v1/sensors/<id:sensor_id>"): Case(
+            call=lambda a, u, w, k: a.get(u, _sensor_url(w, k)),
+            observed=lambda r, w, k: r.status_code == 200,
+        ),
+        ("PATCH", "/api/v1/sensors/<id:sensor_id>"): Case(
+            call=lambda a, u, w, k: a.request(u, "PATCH", _sensor_url(w, k), json={"name": "矩阵"}),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=SENSOR_WRITERS,
+        ),
+        ("GET", "/api/v1/sensors/<id:sensor_id>/readings"): Case(
+            call=lambda a, u, w, k: a.get(u, _sensor_url(w, k, "/readings")),
+            observed=lambda r, w, k: r.status_code == 200,
+        ),
+        # Type rules are city-wide reference data; a site rule is seen with its sensor.
+        ("GET", "/api/v1/sensors/rules"): Case(
+            call=lambda a, u, w, k: [_sensor_world(w), a.get(u, "/api/v1/sensors/rules")][-1],
+            observed=lambda r, w, k: w.sensors[k][1] in {i["id"] for i in r.json["items"]},
+        ),
+        ("POST", "/api/v1/sensors/rules"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                "/api/v1/sensors/rules",
+                json={
+                    "sensor_id": _sensor_world(w)[k][0],
+                    "kind": "rate",
+                    "window_hours": 1,
+                    "blue": 0.1,
+                    "yellow": 0.2,
+                    "orange": 0.3,
+                    "red": 0.4,
+                },
+            ),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=SENSOR_WRITERS,
+        ),
+        ("PATCH", "/api/v1/sensors/rules/<id:rule_id>"): Case(
+            call=lambda a, u, w, k: a.request(
+                u, "PATCH", f"/api/v1/sensors/rules/{_sensor_world(w)[k][1]}", json={"red": 9}
+            ),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=SENSOR_WRITERS,
+        ),
+    }
+)
+
+
+# Open311 API keys: admins issue, list and revoke keys of accounts in their scope; each key is
+# bound to the grid worker homed in each grid (issued by the city admin for list and revoke).
+def _open311_key(a, w, k) -> int:
+    response = a.post(
+        "demo_admin",
+        "/api/v1/open311/keys",
+        json={"user_id": w.homed_users[k], "name": f"矩阵 {k}"},
+    )
+    return response.json["id"]
+
+
+MATRIX.update(
+    {
+        ("POST", "/api/v1/open311/keys"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, "/api/v1/open311/keys", json={"user_id": w.homed_users[k], "name": "矩阵"}
+            ),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=ADMIN,
+        ),
+        ("GET", "/api/v1/open311/keys"): Case(
+            call=lambda a, u, w, k: (
+                _open311_key(a, w, k),
+                a.get(u, f"/api/v1/open311/keys?user_id={w.homed_users[k]}"),
+            )[-1],
+            observed=lambda r, w, k: len(r.json["items"]) == 1,
+            roles=ADMIN,
+        ),
+        ("POST", "/api/v1/open311/keys/<id:key_id>/revoke"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, f"/api/v1/open311/keys/{_open311_key(a, w, k)}/revoke"
+            ),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["revoked_at"] is not None,
+            roles=ADMIN,
+        ),
+    }
+)
+
 # Endpoints about the caller themselves (or before login): no data of others to scope.
 SELF_SERVICE = {
     ("POST", "/api/v1/auth/login"),
@@ -719,7 +917,136 @@ SELF_SERVICE = {
     ("GET", "/api/v1/openapi.json"),
     ("POST", "/api/v1/classify"),  # text in, suggestion out: no stored data involved
     ("POST", "/api/v1/attachments"),  # an upload belongs to its uploader until linked
+    # A device's own credential, not a user's token: it writes its own sensor's readings.
+    ("POST", "/api/v1/sensors/readings"),
 }
+
+
+# Duty roster 24小时值班: centres are townships A (the demo's) and B; what one sees of a centre
+# follows the scope oracle on the centre's code.
+CENTRES = {"A": "500103003000", "B": "500103001000"}
+
+
+def _duty_world(session, users) -> dict[str, int]:
+    """Per centre: a staff member, a running shift, and per matrix user a future shift and a
+    handover written by the staff member (each caller deletes or takes over its own)."""
+    from datetime import timedelta
+
+    from app.accounts.service import create_user
+    from app.core.db import utcnow
+    from app.duty.models import DutyShift, Handover
+    from app.geo.codes import ancestry
+
+    now, made = utcnow(), {}
+    for key, code in CENTRES.items():
+        staff = create_user(
+            username=f"matrix_duty_{key.lower()}",
+            password="Matrix-2026-pw",
+            role="township_dispatcher",
+            node=code,
+        )
+        made[f"staff:{key}"] = staff.id
+        place = {"centre_id": int(code), **ancestry(code)}
+        running = DutyShift(
+            user_id=staff.id,
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(hours=8),
+            **place,
+        )
+        session.add(running)
+        session.flush()
+        made[f"shift:{key}"] = running.id
+        for day, user in enumerate(users, start=1):
+            start = now + timedelta(days=day)
+            future = DutyShift(
+                user_id=staff.id, starts_at=start, ends_at=start + timedelta(hours=2), **place
+            )
+            note = Handover(from_user_id=staff.id, note=f"矩阵交班 {user}", summary={}, **place)
+            session.add_all([future, note])
+            session.flush()
+            made[f"future:{user}:{key}"], made[f"handover:{user}:{key}"] = future.id, note.id
+    return made
+
+
+def _sees_centre(user: str, key: str) -> bool:
+    return SEES[user](CENTRES[key])
+
+
+def _duty_case(call, observed, roles=None) -> Case:
+    return Case(
+        call=call, observed=observed, roles=roles, resources=("A", "B"), oracle=_sees_centre
+    )
+
+
+def _new_shift(a, u, w, k):
+    from datetime import UTC, datetime, timedelta
+
+    # Each caller its own slot, far from the world's shifts.
+    start = datetime.now(UTC) + timedelta(days=400 + USERS.index(u))
+    body = {
+        "centre_id": int(CENTRES[k]),
+        "user_id": w.duty[f"staff:{k}"],
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=8)).isoformat(),
+    }
+    return a.post(u, "/api/v1/duty/shifts", json=body)
+
+
+MATRIX.update(
+    {
+        ("GET", "/api/v1/duty/now"): _duty_case(
+            lambda a, u, w, k: a.get(u, f"/api/v1/duty/now?centre_id={CENTRES[k]}"),
+            lambda r, w, k: (
+                r.status_code == 200
+                and w.duty[f"shift:{k}"] in {s["id"] for s in r.json["on_duty"]}
+            ),
+        ),
+        ("GET", "/api/v1/duty/staff"): _duty_case(
+            lambda a, u, w, k: a.get(u, f"/api/v1/duty/staff?centre_id={CENTRES[k]}"),
+            lambda r, w, k: (
+                r.status_code == 200 and w.duty[f"staff:{k}"] in {s["id"] for s in r.json["items"]}
+            ),
+        ),
+        ("GET", "/api/v1/duty/shifts"): _duty_case(
+            lambda a, u, w, k: a.get(
+                u, f"/api/v1/duty/shifts?centre_id={CENTRES[k]}&page_size=100"
+            ),
+            lambda r, w, k: (
+                r.status_code == 200 and w.duty[f"shift:{k}"] in {s["id"] for s in r.json["items"]}
+            ),
+        ),
+        ("POST", "/api/v1/duty/shifts"): _duty_case(
+            _new_shift, lambda r, w, k: r.status_code == 201, roles=CONSOLE
+        ),
+        ("DELETE", "/api/v1/duty/shifts/<id:shift_id>"): _duty_case(
+            lambda a, u, w, k: a.request(
+                u, "DELETE", f"/api/v1/duty/shifts/{w.duty[f'future:{u}:{k}']}"
+            ),
+            lambda r, w, k: r.status_code == 204,
+            roles=CONSOLE,
+        ),
+        ("GET", "/api/v1/duty/handovers"): _duty_case(
+            lambda a, u, w, k: a.get(
+                u, f"/api/v1/duty/handovers?centre_id={CENTRES[k]}&page_size=100"
+            ),
+            lambda r, w, k: r.status_code == 200 and r.json["total"] > 0,
+        ),
+        ("POST", "/api/v1/duty/handovers"): _duty_case(
+            lambda a, u, w, k: a.post(
+                u, "/api/v1/duty/handovers", json={"centre_id": int(CENTRES[k]), "note": "矩阵"}
+            ),
+            lambda r, w, k: r.status_code == 201,
+            roles=CONSOLE,
+        ),
+        ("POST", "/api/v1/duty/handovers/<id:handover_id>/receive"): _duty_case(
+            lambda a, u, w, k: a.post(
+                u, f"/api/v1/duty/handovers/{w.duty[f'handover:{u}:{k}']}/receive"
+            ),
+            lambda r, w, k: r.status_code == 200,
+            roles=CONSOLE,
+        ),
+    }
+)
 
 
 def test_every_endpoint_is_in_the_matrix(app):
@@ -764,6 +1091,10 @@ def test_scope_matrix(auth, world, endpoint, user):
                 "key_person_not_found",
                 "key_place_not_found",
                 "key_active",
+                "sensor_not_found",
+                "centre_not_found",
+                "shift_not_found",
+                "handover_not_found",
             }, response.json
         seen[key] = bool(case.observed(response, world, key))
         response.close()  # streamed file responses hold their file open until closed

@@ -18,6 +18,9 @@ LAYERS = [
     {"events"},
     {"dispatch", "sla"},
     {"supervision", "whistle", "console"},
+    # The top: monitoring reports events and raises console alarms; the roster reads alarms
+    # and events for its handovers; evaluation and Open311 read (and report) events.
+    {"sensors", "duty", "evaluation", "open311"},
 ]
 RANK = {module: rank for rank, layer in enumerate(LAYERS) for module in layer}
 

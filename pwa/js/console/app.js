@@ -9,9 +9,16 @@ import { logout } from '../main.js';
 import { alarms } from './alarms.js';
 import { detailPane } from './detail.js';
 import { supervisorPane } from './supervise.js';
+import { evaluationPane } from './evaluation.js';
+import { dutyPane } from './duty.js';
+import { sensorsPane } from './sensors.js';
 
 export const OPEN_STATES = ['reported', 'filed', 'dispatched', 'in_progress', 'returned', 'escalated', 'extension_requested', 'handled', 'verified'];
 const SUPERVISING = new Set(['supervisor', 'admin']);
+// Who may see the evaluation rankings and export events (app/evaluation EVALUATORS).
+const EVALUATING = new Set(['supervisor', 'admin', 'township_dispatcher']);
+// Who keeps and stands on a centre's roster.
+const CONSOLE_STAFF = new Set(['township_dispatcher', 'supervisor', 'admin']);
 
 export async function startConsole(root, me) {
   const taxonomy = (await kv.get('taxonomy')) || [];
@@ -36,6 +43,13 @@ export async function startConsole(root, me) {
     SUPERVISING.has(me.user.role)
       ? h('button.link#supervise-tab', { type: 'button', onclick: () => showSupervision() }, t('supervise'))
       : null,
+    EVALUATING.has(me.user.role)
+      ? h('button.link#evaluation-tab', { type: 'button', onclick: () => showEvaluation() }, t('evaluation'))
+      : null,
+    CONSOLE_STAFF.has(me.user.role)
+      ? h('button.link#duty-tab', { type: 'button', onclick: () => showDuty() }, t('duty'))
+      : null,
+    h('button.link#sensors-tab', { type: 'button', onclick: () => showSensors() }, t('sensors')),
     h('span.who', me.user.display_name || me.user.username),
     h('button.link', { type: 'button', onclick: () => { toggleLanguage(); location.reload(); } }, t('language')),
     h('button.link', { type: 'button', onclick: logout }, t('logout')));
@@ -136,6 +150,27 @@ export async function startConsole(root, me) {
     await supervisorPane(detail, { taxonomy, onDone: refresh });
   }
 
+  async function showEvaluation() {
+    pane = 'evaluation';
+    selected = null;
+    drawQueue();
+    await evaluationPane(detail);
+  }
+
+  async function showSensors() {
+    pane = 'sensors';
+    selected = null;
+    drawQueue();
+    await sensorsPane(detail, { onEvent: (id) => select(id) });
+  }
+
+  async function showDuty() {
+    pane = 'duty';
+    selected = null;
+    drawQueue();
+    await dutyPane(detail, { me });
+  }
+
   async function drawPins() {
     const page = await api.get('/pins', { active: true, page_size: 20 });
     mount(pins, page.items.map((p) => h('span.pin', { dataset: { id: p.id } },
@@ -172,6 +207,11 @@ export async function startConsole(root, me) {
       counts();
     } else if (kind.startsWith('alarm')) {
       banner.load();
+    } else if (kind === 'handover' || kind.startsWith('duty') || kind === 'handover_received') {
+      if (pane === 'duty') dutyPane(detail, { me });
+      else if (kind === 'handover') toast(`${t('handover')}: ${message.payload.note}`, 'info');
+    } else if (kind.startsWith('sensor')) {
+      if (pane === 'sensors') sensorsPane(detail, { onEvent: (id) => select(id) });
     } else if (kind.startsWith('pin')) {
       drawPins();
     } else if (kind.startsWith('supervision')) {

@@ -332,3 +332,9 @@ export function toggleLanguage() {
   localStorage.setItem('lang', lang);
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
 }
+
+// A screen module brings its own strings, so modules never edit one shared table.
+export function addStrings(zhStrings, enStrings) {
+  Object.assign(zh, zhStrings);
+  Object.assign(en, enStrings);
+}
