@@ -13,9 +13,10 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from app.categories.models import Category, Subcategory
+from app.core.scope import acting_as, current_scope
 from app.evaluation.service import SHANGHAI, area_criterion, cohort, period
 from app.events.lifecycle import STATE_NAMES_ZH, State
 from app.events.models import Event
@@ -83,11 +84,13 @@ def rows(
 ) -> Iterator[dict]:
     """The period's events in the caller's scope, oldest first, fetched a batch at a time.
 
-    The statement runs here, under the request's scope, before streaming starts; the rows are
-    read from a server-side cursor (PostgreSQL) as the response is written.
+    The response is written after the view has returned and the request's session is gone
+    (a server-side cursor does not survive that), so each batch is its own keyset query, run
+    under the scope captured here: memory stays at one batch, on both databases.
     """
     p = period(first=first, last=last)
-    stmt = (
+    scope = current_scope()
+    base = (
         select(
             *(getattr(Event, f) for f in _EVENT_FIELDS),
             Category.name_zh.label("category_name"),
@@ -97,10 +100,25 @@ def rows(
         .join(Subcategory, Subcategory.code == Event.subcategory_code)
         .where(*cohort(p, area_criterion(area)))
         .order_by(Event.received_at, Event.id)
-        .execution_options(yield_per=BATCH)
+        .limit(BATCH)
     )
-    result = db.session.execute(stmt)
-    return (_record(row._mapping) for row in result)
+
+    def batches() -> Iterator[dict]:
+        after = None
+        while True:
+            stmt = (
+                base if after is None else base.where(tuple_(Event.received_at, Event.id) > after)
+            )
+            with acting_as(scope):
+                found = db.session.execute(stmt).all()
+            for row in found:
+                yield _record(row._mapping)
+            if len(found) < BATCH:
+                return
+            last_row = found[-1]._mapping
+            after = (last_row["received_at"], last_row["id"])
+
+    return batches()
 
 
 def _record(row) -> dict:
