@@ -36,14 +36,12 @@ def _alarm_centres(alarm: Alarm) -> list[int]:
     return reach + [int(CITY_CODE)] if alarm.level == "city" else reach
 
 
-def _alarm_rooms(alarm: Alarm) -> list[str]:
-    """Those centres' consoles, and whoever is on duty there, on whatever screen they have open."""
+def publish_alarm(kind: str, alarm: Alarm) -> None:
+    """Push an alarm's news to its centres' consoles and to whoever is on duty there, on
+    whatever screen they have open; the push names them (empty: a centre nobody staffs)."""
     centres = _alarm_centres(alarm)
-    return [*(rooms.area(c) for c in centres), *rooms.duty_rooms(centres)]
-
-
-def _alarm_payload(alarm: Alarm) -> dict:
-    return {
+    duty = sorted({u for people in rooms.on_duty(centres).values() for u in people})
+    payload = {
         "alarm_id": alarm.id,
         "event_id": alarm.event_id,
         "title": alarm.title,
@@ -52,9 +50,10 @@ def _alarm_payload(alarm: Alarm) -> dict:
         "raised_at": alarm.raised_at.isoformat(),
         "acknowledged_at": alarm.acknowledged_at and alarm.acknowledged_at.isoformat(),
         "acknowledged_by": alarm.acknowledged_by,
-        # Who is answerable for it now; an empty list means a centre nobody staffs.
-        "on_duty": sorted({u for us in rooms.on_duty(_alarm_centres(alarm)).values() for u in us}),
+        "on_duty": duty,
     }
+    targets = [*(rooms.area(c) for c in centres), *(rooms.user(u) for u in duty)]
+    publish(kind, payload, targets, event_id=alarm.event_id)
 
 
 def _escalate_after() -> timedelta:
@@ -63,17 +62,22 @@ def _escalate_after() -> timedelta:
 
 def raise_for_event(event: Event) -> Alarm | None:
     """Raise the emergency alarm of an event once, however often it is asked."""
+    return raise_alarm(event, source="emergency", title=f"紧急事件：{event.description[:60]}")
+
+
+def raise_alarm(event: Event, *, source: str, title: str) -> Alarm | None:
+    """Raise an alarm of one source on an event's consoles once; None if it already was."""
     with unscoped():  # an alarm belongs to the place, whoever's request raised it
         existing = db.session.scalar(
-            select(Alarm).where(Alarm.event_id == event.id, Alarm.source == "emergency")
+            select(Alarm).where(Alarm.event_id == event.id, Alarm.source == source)
         )
         if existing is not None:
             return None
         now = utcnow()
         alarm = Alarm(
             event_id=event.id,
-            source="emergency",
-            title=f"紧急事件：{event.description[:60]}",
+            source=source,
+            title=title,
             level="township",
             raised_at=now,
             escalate_at=now + _escalate_after(),
@@ -88,7 +92,7 @@ def raise_for_event(event: Event) -> Alarm | None:
                 db.session.flush()
         except IntegrityError:
             return None  # raised by a concurrent transaction
-    publish("alarm", _alarm_payload(alarm), _alarm_rooms(alarm), event_id=event.id)
+    publish_alarm("alarm", alarm)
     return alarm
 
 
@@ -126,9 +130,7 @@ def acknowledge_alarm(*, principal: Principal, alarm_id: int, note: str | None) 
     alarm.acknowledged_at, alarm.acknowledged_by = utcnow(), principal.user_id
     alarm.acknowledge_note, alarm.escalate_at = note, None
     db.session.flush()
-    publish(
-        "alarm_acknowledged", _alarm_payload(alarm), _alarm_rooms(alarm), event_id=alarm.event_id
-    )
+    publish_alarm("alarm_acknowledged", alarm)
     return alarm
 
 
@@ -148,12 +150,7 @@ def escalate_alarms(*, now: datetime | None = None) -> int:
         for alarm in due.all():
             alarm.escalations += 1
             alarm.level, alarm.escalate_at = "city", None  # the top: it stays there until seen
-            publish(
-                "alarm_escalated",
-                _alarm_payload(alarm),
-                _alarm_rooms(alarm),
-                event_id=alarm.event_id,
-            )
+            publish_alarm("alarm_escalated", alarm)
             count += 1
         db.session.flush()
     return count

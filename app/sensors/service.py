@@ -514,32 +514,13 @@ def _raise(sensor: Sensor, level: str, latest: Reading, reached: dict) -> None:
     # An emergency subcategory raised its flashing alarm when reported; otherwise we raise one.
     alarm = db.session.scalar(select(Alarm).where(Alarm.event_id == event.id))
     if alarm is None:
-        alarm = _sensor_alarm(event, title=text[:200])
+        alarm = console.raise_alarm(event, source="sensor", title=text[:200]) or db.session.scalar(
+            select(Alarm).where(Alarm.event_id == event.id)  # a concurrent batch raised it
+        )
     sensor.level, sensor.level_since, sensor.quiet_since = level, latest.at, None
     sensor.warning_event_id, sensor.warning_alarm_id = event.id, alarm.id
     audit.note(event, actor=None, action="sensor_warning", reason=text, data=_note(sensor, latest))
     _push("sensor_warning", sensor, latest)
-
-
-def _sensor_alarm(event, *, title: str) -> Alarm:
-    """An alarm on the consoles owning the event's place, as console raises for emergencies."""
-    now = utcnow()
-    alarm = Alarm(
-        event_id=event.id,
-        source="sensor",
-        title=title,
-        level="township",
-        raised_at=now,
-        escalate_at=now + console._escalate_after(),
-        district_id=event.district_id,
-        township_id=event.township_id,
-        village_id=event.village_id,
-        grid_id=event.grid_id,
-    )
-    db.session.add(alarm)
-    db.session.flush()
-    publish("alarm", console._alarm_payload(alarm), console._alarm_rooms(alarm), event_id=event.id)
-    return alarm
 
 
 def _note(sensor: Sensor, latest: Reading) -> dict:
@@ -588,12 +569,7 @@ def _clear(sensor: Sensor, latest: Reading) -> None:
         # The condition is over: the banner need not wait for someone to acknowledge it.
         alarm.acknowledged_at, alarm.escalate_at = utcnow(), None
         alarm.acknowledge_note = "监测读数恢复正常，自动解除"
-        publish(
-            "alarm_acknowledged",
-            console._alarm_payload(alarm),
-            console._alarm_rooms(alarm),
-            event_id=alarm.event_id,
-        )
+        console.publish_alarm("alarm_acknowledged", alarm)
     sensor.level = None
     _push("sensor_cleared", sensor, latest)
     sensor.level_since = sensor.quiet_since = None
