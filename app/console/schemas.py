@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema
+from app.core.schemas import BaseSchema, Instant
 
 
 class AlarmSchema(BaseSchema):
@@ -14,10 +14,10 @@ class AlarmSchema(BaseSchema):
     source = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
     level = ma.fields.String(required=True, metadata={"description": "township | city"})
-    raised_at = ma.fields.AwareDateTime(required=True)
-    escalate_at = ma.fields.AwareDateTime(allow_none=True)
+    raised_at = Instant(required=True)
+    escalate_at = Instant(allow_none=True)
     escalations = ma.fields.Integer(required=True)
-    acknowledged_at = ma.fields.AwareDateTime(allow_none=True)
+    acknowledged_at = Instant(allow_none=True)
     acknowledged_by = ma.fields.Integer(allow_none=True)
     acknowledge_note = ma.fields.String(allow_none=True)
     township_id = ma.fields.Integer(allow_none=True)
@@ -40,8 +40,8 @@ class PinSchema(BaseSchema):
     title = ma.fields.String(required=True)
     note = ma.fields.String(required=True)
     pinned_by = ma.fields.Integer(required=True)
-    pinned_at = ma.fields.AwareDateTime(required=True)
-    acknowledged_at = ma.fields.AwareDateTime(allow_none=True)
+    pinned_at = Instant(required=True)
+    acknowledged_at = Instant(allow_none=True)
     acknowledged_by = ma.fields.Integer(allow_none=True)
 
 

@@ -6,6 +6,8 @@ has no locale support, so its default messages are replaced once, here, for the 
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -58,6 +60,21 @@ def _has_nul(value) -> bool:
     if isinstance(value, list | tuple):
         return any(_has_nul(v) for v in value)
     return False
+
+
+class Instant(fields.AwareDateTime):
+    """A moment with its zone; one that cannot be expressed in UTC (0001-01-01T00:00+01:00,
+    9999-12-31T23:00-02:00) is refused as invalid rather than overflowing in the database."""
+
+    default_error_messages = {"out_of_range": "日期时间超出范围"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise self.make_error("out_of_range") from None
+        return moment
 
 
 class BaseSchema(ma.Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema
+from app.core.schemas import BaseSchema, Instant
 from app.duty.models import POSTS
 
 CENTRE_ID = ma.fields.Integer(
@@ -21,8 +21,8 @@ class CentreQuerySchema(BaseSchema):
 
 class ShiftQuerySchema(PageArgsSchema):
     centre_id = CENTRE_ID
-    start = ma.fields.AwareDateTime(load_default=None, metadata={"description": "缺省为现在"})
-    end = ma.fields.AwareDateTime(load_default=None)
+    start = Instant(load_default=None, metadata={"description": "缺省为现在"})
+    end = Instant(load_default=None)
 
 
 class HandoverQuerySchema(PageArgsSchema):
@@ -37,8 +37,8 @@ class ShiftCreateSchema(BaseSchema):
         validate=ma.validate.OneOf(POSTS),
         metadata={"description": "leader 带班领导 | officer 值班员"},
     )
-    starts_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
     note = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
 
 
@@ -48,8 +48,8 @@ class ShiftSchema(BaseSchema):
     user_id = ma.fields.Integer(required=True)
     user_name = ma.fields.String(required=True)
     post = ma.fields.String(required=True)
-    starts_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
     note = ma.fields.String(required=True)
     created_by = ma.fields.Integer(allow_none=True)
 
@@ -87,8 +87,8 @@ class HandoverSchema(BaseSchema):
     from_name = ma.fields.String(required=True)
     note = ma.fields.String(required=True)
     summary = ma.fields.Nested(SummarySchema, required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
-    received_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = Instant(required=True)
+    received_at = Instant(allow_none=True)
     received_by = ma.fields.Integer(allow_none=True)
 
 

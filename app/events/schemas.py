@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema
+from app.core.schemas import BaseSchema, Instant
 from app.events.lifecycle import STATE_NAMES_ZH, Action, State
 from app.events.models import SOURCES
 from app.geo.schemas import CRS_CHOICES, GeoPointSchema
@@ -23,7 +23,7 @@ class EventCreateSchema(BaseSchema):
     description = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=2000))
     location = ma.fields.Nested(GeoPointSchema, required=True)
     accuracy_m = ma.fields.Float(validate=ma.validate.Range(min=0, max=100_000), allow_nan=False)
-    occurred_at = ma.fields.AwareDateTime(metadata={"description": "发现时间（含时区）"})
+    occurred_at = Instant(metadata={"description": "发现时间（含时区）"})
     category = ma.fields.String(validate=ma.validate.Length(max=24))
     subcategory = ma.fields.String(validate=ma.validate.Length(max=64))
     key_person_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
@@ -94,8 +94,8 @@ class EventSchema(BaseSchema):
     assigned_unit = ma.fields.Function(_unit, allow_none=True)
     dispatch_reason = ma.fields.Dict(allow_none=True)
     stage = ma.fields.String(allow_none=True)
-    deadline = ma.fields.AwareDateTime(attribute="due_at", allow_none=True)
-    warn_at = ma.fields.AwareDateTime(allow_none=True)
+    deadline = Instant(attribute="due_at", allow_none=True)
+    warn_at = Instant(allow_none=True)
     near_due = ma.fields.Function(lambda e: e.warned_at is not None and e.breached_at is None)
     overdue = ma.fields.Function(lambda e: e.breached_at is not None)
     likely_duplicate_of = ma.fields.Integer(attribute="likely_duplicate_of_id", allow_none=True)
@@ -103,9 +103,9 @@ class EventSchema(BaseSchema):
     reporter_id = ma.fields.Integer(allow_none=True)
     key_person_id = ma.fields.Integer(allow_none=True)
     key_place_id = ma.fields.Integer(allow_none=True)
-    occurred_at = ma.fields.AwareDateTime(required=True)
-    received_at = ma.fields.AwareDateTime(required=True)
-    closed_at = ma.fields.AwareDateTime(allow_none=True)
+    occurred_at = Instant(required=True)
+    received_at = Instant(required=True)
+    closed_at = Instant(allow_none=True)
     rework_count = ma.fields.Integer()
     return_count = ma.fields.Integer()
     extension_count = ma.fields.Integer()
@@ -144,8 +144,8 @@ class EventQuerySchema(PageArgsSchema):
         validate=ma.validate.Length(max=15), metadata={"description": "区域代码"}
     )
     source = ma.fields.String(validate=ma.validate.OneOf(SOURCES))
-    received_from = ma.fields.AwareDateTime()
-    received_to = ma.fields.AwareDateTime()
+    received_from = Instant()
+    received_to = Instant()
     near_due = ma.fields.Boolean()
     overdue = ma.fields.Boolean()
     emergency = ma.fields.Boolean()
@@ -182,7 +182,7 @@ class ActionSchema(BaseSchema):
 
 class AuditSchema(BaseSchema):
     seq = ma.fields.Integer(required=True)
-    at = ma.fields.AwareDateTime(required=True)
+    at = Instant(required=True)
     actor_id = ma.fields.Integer(allow_none=True)
     actor_name = ma.fields.String(required=True)
     actor_role = ma.fields.String(allow_none=True)
@@ -243,12 +243,12 @@ class AttachmentSchema(BaseSchema):
     width = ma.fields.Integer(required=True)
     height = ma.fields.Integer(required=True)
     sha256 = ma.fields.String(required=True)
-    taken_at = ma.fields.AwareDateTime(allow_none=True)
+    taken_at = Instant(allow_none=True)
     gps = ma.fields.Function(
         lambda a: {"lon": a.gps_lon, "lat": a.gps_lat} if a.gps_lat is not None else None,
         allow_none=True,
     )
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Instant(required=True)
 
 
 class RecategorizeSchema(BaseSchema):

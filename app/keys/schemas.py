@@ -12,7 +12,7 @@ import marshmallow as ma
 
 from app.core.db import utcnow
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema
+from app.core.schemas import BaseSchema, Instant
 from app.geo.schemas import GeoPointSchema
 from app.keys import idcard, sensitive
 from app.keys.models import GENDERS, RISK_LEVELS, SUBJECTS
@@ -113,7 +113,7 @@ class DeactivateSchema(BaseSchema):
 class VisitCreateSchema(BaseSchema):
     client_uuid = ma.fields.UUID(metadata={"description": "客户端生成，离线重试时保持不变"})
     note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
-    visited_at = ma.fields.AwareDateTime(metadata={"description": "走访时间（含时区），默认现在"})
+    visited_at = Instant(metadata={"description": "走访时间（含时区），默认现在"})
     attachment_ids = ma.fields.List(
         ma.fields.Integer(validate=_ID),
         load_default=list,
@@ -212,17 +212,15 @@ class _RegisteredSchema(_BriefSchema):
     district_code = ma.fields.Function(lambda r: _code(r.district_id))
     responsible_user_id = ma.fields.Integer(allow_none=True)
     visit_interval_days = ma.fields.Integer(required=True)
-    registered_at = ma.fields.AwareDateTime(required=True)
-    last_visited_at = ma.fields.AwareDateTime(allow_none=True)
-    next_visit_due_at = ma.fields.AwareDateTime(required=True)
+    registered_at = Instant(required=True)
+    last_visited_at = Instant(allow_none=True)
+    next_visit_due_at = Instant(required=True)
     visit_overdue = ma.fields.Function(
         lambda r: r.active and r.next_visit_due_at <= utcnow(),
         metadata={"description": "走访已超期"},
     )
-    visit_overdue_at = ma.fields.AwareDateTime(
-        allow_none=True, metadata={"description": "超期提醒发出的时间"}
-    )
-    deactivated_at = ma.fields.AwareDateTime(allow_none=True)
+    visit_overdue_at = Instant(allow_none=True, metadata={"description": "超期提醒发出的时间"})
+    deactivated_at = Instant(allow_none=True)
     deactivation_reason = ma.fields.String(allow_none=True)
 
 
@@ -268,8 +266,8 @@ class DueItemSchema(BaseSchema):
     risk_level = ma.fields.String(required=True)
     grid_code = ma.fields.Function(lambda r: _code(r.grid_id))
     responsible_user_id = ma.fields.Integer(allow_none=True)
-    last_visited_at = ma.fields.AwareDateTime(allow_none=True)
-    next_visit_due_at = ma.fields.AwareDateTime(required=True)
+    last_visited_at = Instant(allow_none=True)
+    next_visit_due_at = Instant(required=True)
     overdue = ma.fields.Function(lambda r: r.next_visit_due_at <= utcnow())
     overdue_days = ma.fields.Function(_overdue_days, metadata={"description": "超期天数"})
 
@@ -280,8 +278,8 @@ class VisitSchema(BaseSchema):
     person_id = ma.fields.Integer(allow_none=True)
     place_id = ma.fields.Integer(allow_none=True)
     visitor_id = ma.fields.Integer(required=True)
-    visited_at = ma.fields.AwareDateTime(required=True)
-    recorded_at = ma.fields.AwareDateTime(required=True)
+    visited_at = Instant(required=True)
+    recorded_at = Instant(required=True)
     note = ma.fields.Function(
         sensitive.visit_note, allow_none=True, metadata={"description": "无权查看时为 null"}
     )

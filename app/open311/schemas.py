@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema
+from app.core.schemas import BaseSchema, Instant
 
 _ID = ma.validate.Range(min=1, max=2**31 - 1)
 
@@ -37,9 +37,9 @@ class ApiKeySchema(BaseSchema):
     user_id = ma.fields.Integer(required=True)
     username = ma.fields.String(attribute="user.username", required=True)
     created_by = ma.fields.Integer(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
-    last_used_at = ma.fields.AwareDateTime(allow_none=True)
-    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = Instant(required=True)
+    last_used_at = Instant(allow_none=True)
+    revoked_at = Instant(allow_none=True)
     revoked_by = ma.fields.Integer(allow_none=True)
 
 

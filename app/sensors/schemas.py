@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema
+from app.core.schemas import BaseSchema, Instant
 from app.geo.schemas import GeoPointSchema
 from app.sensors.models import LEVELS, RULE_KINDS, TYPES
 from app.sensors.types import SPECS
@@ -73,14 +73,14 @@ class SensorSchema(BaseSchema):
     grid = ma.fields.Function(lambda s: str(s.grid_id) if s.grid_id else None, allow_none=True)
     key_place_id = ma.fields.Integer(allow_none=True)
     active = ma.fields.Boolean(required=True)
-    registered_at = ma.fields.AwareDateTime(required=True)
-    last_reading_at = ma.fields.AwareDateTime(allow_none=True)
+    registered_at = Instant(required=True)
+    last_reading_at = Instant(allow_none=True)
     last_value = ma.fields.Float(allow_none=True)
     level = ma.fields.String(
         allow_none=True,
         metadata={"enum": list(LEVELS), "description": "当前预警等级；空为正常"},
     )
-    level_since = ma.fields.AwareDateTime(allow_none=True)
+    level_since = Instant(allow_none=True)
     warning_event_id = ma.fields.Integer(allow_none=True)
     warning_alarm_id = ma.fields.Integer(allow_none=True)
 
@@ -103,7 +103,7 @@ class SensorCreatedSchema(SensorSchema):
 
 
 class SensorReadingInSchema(BaseSchema):
-    at = ma.fields.AwareDateTime(required=True, metadata={"description": "测量时间（含时区）"})
+    at = Instant(required=True, metadata={"description": "测量时间（含时区）"})
     value = ma.fields.Float(required=True, validate=_VALUE, allow_nan=False)
 
 
@@ -168,7 +168,7 @@ class SensorRejectedSchema(BaseSchema):
 
 class SensorWarningSchema(BaseSchema):
     level = ma.fields.String(allow_none=True, metadata={"enum": list(LEVELS)})
-    since = ma.fields.AwareDateTime(allow_none=True)
+    since = Instant(allow_none=True)
     event_id = ma.fields.Integer(allow_none=True)
     alarm_id = ma.fields.Integer(allow_none=True)
 
@@ -183,8 +183,8 @@ class SensorIngestResultSchema(BaseSchema):
 
 
 class SensorReadingsQuerySchema(BaseSchema):
-    start = ma.fields.AwareDateTime(data_key="from", metadata={"description": "默认 24 小时前"})
-    end = ma.fields.AwareDateTime(data_key="to", metadata={"description": "默认现在"})
+    start = Instant(data_key="from", metadata={"description": "默认 24 小时前"})
+    end = Instant(data_key="to", metadata={"description": "默认现在"})
     max_points = ma.fields.Integer(
         load_default=500,
         validate=ma.validate.Range(min=10, max=2000),
@@ -193,15 +193,15 @@ class SensorReadingsQuerySchema(BaseSchema):
 
 
 class SensorReadingSchema(BaseSchema):
-    at = ma.fields.AwareDateTime(required=True)
+    at = Instant(required=True)
     value = ma.fields.Float(required=True, metadata={"description": "读数（分桶时为桶内最大值）"})
     min = ma.fields.Float(required=True, metadata={"description": "桶内最小值"})
 
 
 class SensorReadingSeriesSchema(BaseSchema):
     sensor_id = ma.fields.Integer(required=True)
-    start = ma.fields.AwareDateTime(required=True, data_key="from")
-    end = ma.fields.AwareDateTime(required=True, data_key="to")
+    start = Instant(required=True, data_key="from")
+    end = Instant(required=True, data_key="to")
     total = ma.fields.Integer(required=True)
     downsampled = ma.fields.Boolean(required=True)
     items = ma.fields.List(ma.fields.Nested(SensorReadingSchema), required=True)
@@ -247,7 +247,7 @@ class SensorRuleSchema(SensorThresholdsSchema):
     type = ma.fields.String(required=True)
     sensor_id = ma.fields.Integer(allow_none=True)
     active = ma.fields.Boolean(required=True)
-    updated_at = ma.fields.AwareDateTime(required=True)
+    updated_at = Instant(required=True)
 
 
 class SensorRuleListSchema(BaseSchema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema
+from app.core.schemas import BaseSchema, Instant
 
 
 class SuperviseSchema(BaseSchema):
@@ -30,18 +30,18 @@ class TargetSchema(BaseSchema):
         attribute="notice.message", metadata={"description": "督办要求（来自督办通知）"}
     )
     state = ma.fields.String(required=True)
-    reply_due_at = ma.fields.AwareDateTime(required=True)
-    replied_at = ma.fields.AwareDateTime(allow_none=True)
+    reply_due_at = Instant(required=True)
+    replied_at = Instant(allow_none=True)
     reply = ma.fields.String(allow_none=True)
-    escalated_at = ma.fields.AwareDateTime(allow_none=True)
+    escalated_at = Instant(allow_none=True)
 
 
 class NoticeSchema(BaseSchema):
     id = ma.fields.Integer(required=True)
     created_by = ma.fields.Integer(required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Instant(required=True)
     message = ma.fields.String(required=True)
-    reply_due_at = ma.fields.AwareDateTime(required=True)
+    reply_due_at = Instant(required=True)
     targets = ma.fields.List(ma.fields.Nested(TargetSchema), required=True)
 
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from app.accounts.roles import Board
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema
+from app.core.schemas import BaseSchema, Instant
 from app.events.models import UNIT_LEVELS, UNIT_ROLES
 from app.whistle.models import SUMMONS_STATES
 
@@ -42,23 +42,23 @@ class SummonsSchema(BaseSchema):
         lambda s: s.department.name if s.department else None, allow_none=True
     )
     state = ma.fields.String(required=True, metadata={"enum": list(SUMMONS_STATES)})
-    report_in_due_at = ma.fields.AwareDateTime(required=True)
-    reported_at = ma.fields.AwareDateTime(allow_none=True)
+    report_in_due_at = Instant(required=True)
+    reported_at = Instant(allow_none=True)
     reported_by = ma.fields.Integer(allow_none=True)
     note = ma.fields.String(allow_none=True)
     late = ma.fields.Boolean(allow_none=True)
     late_by_seconds = ma.fields.Integer(allow_none=True)
-    overdue_at = ma.fields.AwareDateTime(allow_none=True)
+    overdue_at = Instant(allow_none=True)
 
 
 class WhistleSchema(BaseSchema):
     id = ma.fields.Integer(required=True)
     event_id = ma.fields.Integer(required=True)
     created_by = ma.fields.Integer(required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Instant(required=True)
     reason = ma.fields.String(required=True)
     lead_department_id = ma.fields.Integer(required=True)
-    report_in_due_at = ma.fields.AwareDateTime(required=True)
+    report_in_due_at = Instant(required=True)
     limit_unit = ma.fields.String(
         required=True, metadata={"description": "working_hours（工作时间）或 minutes（紧急）"}
     )
@@ -88,8 +88,8 @@ class ReportInCountsQuerySchema(BaseSchema):
     area = ma.fields.String(
         validate=ma.validate.Length(max=15), metadata={"description": "事件所在区域代码"}
     )
-    due_from = ma.fields.AwareDateTime(metadata={"description": "报到时限不早于"})
-    due_to = ma.fields.AwareDateTime(metadata={"description": "报到时限早于"})
+    due_from = Instant(metadata={"description": "报到时限不早于"})
+    due_to = Instant(metadata={"description": "报到时限早于"})
 
 
 class ReportInCountSchema(BaseSchema):
@@ -147,7 +147,7 @@ class CoHandlerSchema(BaseSchema):
     area = ma.fields.Function(lambda u: str(u.area_id) if u.area_id else None, allow_none=True)
     name = ma.fields.String(required=True)
     added_by = ma.fields.Integer(allow_none=True)
-    added_at = ma.fields.AwareDateTime(required=True)
+    added_at = Instant(required=True)
 
 
 class CoHandlerListSchema(BaseSchema):

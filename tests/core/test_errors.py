@@ -78,3 +78,17 @@ def test_nul_characters_are_refused_everywhere(client, auth):
     assert _shape(login)["details"]["json"]["_schema"] == ["文本中不能包含空字符（NUL）"]
     search = auth.get("demo_admin", "/api/v1/areas?q=%00")
     assert search.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/whistles/counts?due_to=0001-01-01T00:04:27%2B01:00",
+        "/api/v1/events?received_from=9999-12-31T23:00:00-02:00",
+    ],
+)
+def test_moments_beyond_the_calendar_are_refused_not_crashed_on(auth, url):
+    # Found by the fuzzer: a time whose UTC is before year 1 (or after 9999) overflowed.
+    response = auth.get("demo_supervisor_city", url)
+    assert response.status_code == 422, response.json
+    assert "日期时间超出范围" in str(response.json["error"]["details"])
