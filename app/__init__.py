@@ -38,15 +38,18 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
     from app import (
         accounts,
         categories,
+        checklists,
         classify,
         console,
         dispatch,
         duty,
         evaluation,
         events,
+        forms,
         geo,
         keys,
         open311,
+        patrols,
         realtime,
         sensors,
         sla,
@@ -70,6 +73,9 @@ def create_app(overrides: dict | None = None, *, role: str = "web") -> Flask:
     evaluation.init_app(app)
     open311.init_app(app)
     sensors.init_app(app)
+    checklists.init_app(app)
+    patrols.init_app(app)
+    forms.init_app(app)
 
     web.init_app(app)
     jobs.init_app(app)

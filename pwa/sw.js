@@ -4,6 +4,7 @@
 // `self.WANGGE_SHELL = {version, precache, lazy}` (app/core/web.py): any change to a file of the
 // shell changes these bytes, and the browser installs the new version.
 import { flush } from '/js/lib/outbox.js';
+import { flush as flushQueue } from '/js/lib/queue.js';
 
 const SHELL = self.WANGGE_SHELL || { version: 'dev', precache: ['/'], lazy: [] };
 const SHELL_CACHE = `wangge-shell-${SHELL.version}`;
@@ -41,6 +42,7 @@ self.addEventListener('message', (event) => {
 // Background Sync: the outbox is sent when the network returns, even with the app closed.
 self.addEventListener('sync', (event) => {
   if (event.tag === 'outbox') event.waitUntil(flush());
+  if (event.tag === 'queue') event.waitUntil(flushQueue());
 });
 
 self.addEventListener('fetch', (event) => {

@@ -1049,6 +1049,13 @@ MATRIX.update(
 )
 
 
+# --- checklists: cases go above this line ---
+
+# --- patrols: cases go above this line ---
+
+# --- forms: cases go above this line ---
+
+
 def test_every_endpoint_is_in_the_matrix(app):
     endpoints = {
         (method, rule.rule)
@@ -1095,6 +1102,14 @@ def test_scope_matrix(auth, world, endpoint, user):
                 "centre_not_found",
                 "shift_not_found",
                 "handover_not_found",
+                # checklists
+                "checklist_not_found",
+                "assignment_not_found",
+                # patrols
+                "patrol_not_found",
+                # forms
+                "form_not_found",
+                "filing_not_found",
             }, response.json
         seen[key] = bool(case.observed(response, world, key))
         response.close()  # streamed file responses hold their file open until closed

@@ -5,6 +5,7 @@ import { t, toggleLanguage } from './lib/i18n.js';
 import { api, ApiError, clearSession, loadToken, setSession } from './lib/api.js';
 import { kv } from './lib/db.js';
 import * as outbox from './lib/outbox.js';
+import * as queue from './lib/queue.js';
 
 const FIELD = new Set(['grid_worker', 'grid_leader', 'village_staff', 'township_board_handler', 'department_handler']);
 const root = document.getElementById('app');
@@ -39,9 +40,13 @@ async function start() {
   wireOutbox();
 }
 
-// The outbox flushes on start, when the network returns and when the app comes back to view.
+// The outbox and the write queue flush on start, when the network returns and when the app
+// comes back to view.
 function wireOutbox() {
-  const flush = () => outbox.flush().catch(() => {});
+  const flush = () => {
+    outbox.flush().catch(() => {});
+    queue.flush().catch(() => {});
+  };
   flush();
   window.addEventListener('online', flush);
   document.addEventListener('visibilitychange', () => {

@@ -19,8 +19,9 @@ LAYERS = [
     {"dispatch", "sla"},
     {"supervision", "whistle", "console"},
     # The top: monitoring reports events and raises console alarms; the roster reads alarms
-    # and events for its handovers; evaluation and Open311 read (and report) events.
-    {"sensors", "duty", "evaluation", "open311"},
+    # and events for its handovers; evaluation and Open311 read (and report) events; a failed
+    # checklist item reports an event; patrols read the geography; 一表通 prefills from events.
+    {"sensors", "duty", "evaluation", "open311", "checklists", "patrols", "forms"},
 ]
 RANK = {module: rank for rank, layer in enumerate(LAYERS) for module in layer}
 

@@ -12,6 +12,9 @@ import { supervisorPane } from './supervise.js';
 import { evaluationPane } from './evaluation.js';
 import { dutyPane } from './duty.js';
 import { sensorsPane } from './sensors.js';
+import { checklistsPane } from './checklists.js';
+import { patrolsPane } from './patrols.js';
+import { formsPane } from './forms.js';
 
 export const OPEN_STATES = ['reported', 'filed', 'dispatched', 'in_progress', 'returned', 'escalated', 'extension_requested', 'handled', 'verified'];
 const SUPERVISING = new Set(['supervisor', 'admin']);
@@ -50,6 +53,9 @@ export async function startConsole(root, me) {
       ? h('button.link#duty-tab', { type: 'button', onclick: () => showDuty() }, t('duty'))
       : null,
     h('button.link#sensors-tab', { type: 'button', onclick: () => showSensors() }, t('sensors')),
+    h('button.link#checklists-tab', { type: 'button', onclick: () => showPane('checklists') }, t('checklists')),
+    h('button.link#patrols-tab', { type: 'button', onclick: () => showPane('patrols') }, t('patrols')),
+    h('button.link#forms-tab', { type: 'button', onclick: () => showPane('forms') }, t('forms')),
     h('span.who', me.user.display_name || me.user.username),
     h('button.link', { type: 'button', onclick: () => { toggleLanguage(); location.reload(); } }, t('language')),
     h('button.link', { type: 'button', onclick: logout }, t('logout')));
@@ -171,6 +177,20 @@ export async function startConsole(root, me) {
     await dutyPane(detail, { me });
   }
 
+  // The panes of issue 5 that need nothing from the queue: one way in, one way to redraw.
+  const PANES = {
+    checklists: () => checklistsPane(detail, { me, onEvent: (id) => select(id) }),
+    patrols: () => patrolsPane(detail, { me }),
+    forms: () => formsPane(detail, { me }),
+  };
+
+  async function showPane(name) {
+    pane = name;
+    selected = null;
+    drawQueue();
+    await PANES[name]();
+  }
+
   async function drawPins() {
     const page = await api.get('/pins', { active: true, page_size: 20 });
     mount(pins, page.items.map((p) => h('span.pin', { dataset: { id: p.id } },
@@ -212,6 +232,9 @@ export async function startConsole(root, me) {
       else if (kind === 'handover') toast(`${t('handover')}: ${message.payload.note}`, 'info');
     } else if (kind.startsWith('sensor')) {
       if (pane === 'sensors') sensorsPane(detail, { onEvent: (id) => select(id) });
+    } else if (kind.startsWith('checklist') || kind.startsWith('patrol') || kind.startsWith('form')) {
+      const name = kind.startsWith('checklist') ? 'checklists' : kind.startsWith('patrol') ? 'patrols' : 'forms';
+      if (pane === name) PANES[name]();
     } else if (kind.startsWith('pin')) {
       drawPins();
     } else if (kind.startsWith('supervision')) {

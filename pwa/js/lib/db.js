@@ -2,7 +2,8 @@
 // so they survive a closed tab, a restart and the service worker reading them in the background.
 
 const NAME = 'wangge';
-const VERSION = 1;
+// 2: the write queue (checklist answers, patrols) beside the report outbox.
+const VERSION = 2;
 let opening = null;
 
 export function open() {
@@ -15,6 +16,10 @@ export function open() {
         if (!db.objectStoreNames.contains('outbox')) {
           const outbox = db.createObjectStore('outbox', { keyPath: 'client_uuid' });
           outbox.createIndex('status', 'status');
+        }
+        if (!db.objectStoreNames.contains('queue')) {
+          const queue = db.createObjectStore('queue', { keyPath: 'id' });
+          queue.createIndex('status', 'status');
         }
       };
       request.onsuccess = () => resolve(request.result);

@@ -3,11 +3,14 @@ import { h, mount, toast } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { connect } from '../lib/live.js';
 import * as outbox from '../lib/outbox.js';
+import * as queue from '../lib/queue.js';
 import { loadTaxonomy } from '../main.js';
 import { homeScreen, outboxScreen, tasksScreen } from './home.js';
 import { reportScreen } from './report.js';
 import { taskScreen } from './task.js';
 import { noticeScreen, visitsScreen } from './notices.js';
+import { checklistScreen, checklistsScreen } from './checklists.js';
+import { patrolScreen } from './patrol.js';
 
 // The live connection's state, kept here because the home screen's dot is redrawn often.
 export const live = { status: 'connecting' };
@@ -34,6 +37,9 @@ export async function startPhone(root, me) {
       task: () => taskScreen(view, { id, go }),
       notice: () => noticeScreen(view, { id, go }),
       visits: () => visitsScreen(view),
+      checklists: () => checklistsScreen(view, { go }),
+      checklist: () => checklistScreen(view, { id, go }),
+      patrol: () => patrolScreen(view, { go }),
     };
     nav.querySelectorAll('a').forEach((a) => a.classList.toggle('current', a.dataset.tab === '#/' + (name || 'home')));
     window.scrollTo(0, 0);
@@ -45,17 +51,21 @@ export async function startPhone(root, me) {
   }
 
   async function badge() {
-    const counts = await outbox.counts();
-    const open = counts.waiting + counts.rejected;
+    const [counts, writes] = await Promise.all([outbox.counts(), queue.counts()]);
+    const open = counts.waiting + counts.rejected + writes.waiting + writes.rejected;
     outboxBadge.hidden = open === 0;
     outboxBadge.textContent = String(open);
-    outboxBadge.classList.toggle('bad', counts.rejected > 0);
+    outboxBadge.classList.toggle('bad', counts.rejected + writes.rejected > 0);
   }
 
   window.addEventListener('hashchange', route);
   outbox.onChange(() => {
     badge();
     if (['home', 'outbox'].includes(page())) route();
+  });
+  queue.onChange(() => {
+    badge();
+    if (page() === 'outbox') route();
   });
   loadTaxonomy();
   badge();
@@ -67,6 +77,9 @@ export async function startPhone(root, me) {
     if (message.kind === 'event_changed' && payload.assigned_user_id === me.user.id && payload.action === 'dispatch') {
       toast(`${t('to_handle')}: #${message.event_id} ${payload.description || ''}`, 'info');
       if (page() === 'home') route();
+    } else if (message.kind === 'checklist_assigned') {
+      toast(`${t('checklists')}: ${payload.title || ''}`, 'info');
+      if (['home', 'checklists'].includes(page())) route();
     } else if (message.kind === 'supervision') {
       toast(`${t('supervise')} #${message.event_id}: ${payload.message || ''}`, 'warn');
       if (page() === 'home') route();

@@ -5,6 +5,9 @@ import { t, stateName, subcategoryName, toggleLanguage } from '../lib/i18n.js';
 import { api } from '../lib/api.js';
 import { kv } from '../lib/db.js';
 import * as outbox from '../lib/outbox.js';
+import * as queue from '../lib/queue.js';
+import { checklistCount } from './checklists.js';
+import { patrolButton } from './patrol.js';
 import { logout } from '../main.js';
 import { gridMap } from './map.js';
 import { live } from './app.js';
@@ -36,11 +39,18 @@ async function myWork() {
 }
 
 export async function homeScreen(root, { me }) {
-  const [work, waiting, taxonomy] = await Promise.all([myWork(), outbox.counts(), kv.get('taxonomy')]);
+  const [work, outboxCounts, queueCounts, taxonomy, checklists] = await Promise.all([
+    myWork(), outbox.counts(), queue.counts(), kv.get('taxonomy'), checklistCount().catch(() => 0)]);
+  const waiting = {
+    waiting: outboxCounts.waiting + queueCounts.waiting,
+    sent: outboxCounts.sent + queueCounts.sent,
+    rejected: outboxCounts.rejected + queueCounts.rejected,
+  };
   const counts = h('div.counts',
     count('#/tasks/handle', t('to_handle'), work.handle.length, 'count-handle'),
     count('#/tasks/verify', t('to_verify'), work.verify.length, 'count-verify'),
     count('#/visits', t('visits_due'), work.visits.length, 'count-visits'),
+    count('#/checklists', t('checklists'), checklists, 'count-checklists'),
   );
   const outboxLine = h('a.outbox-line' + (waiting.rejected ? '.bad' : ''), { href: '#/outbox', id: 'outbox-line' },
     `${t('outbox')}: ${t('waiting')} ${waiting.waiting} · ${t('sent')} ${waiting.sent} · ${t('rejected')} ${waiting.rejected}`);
@@ -59,6 +69,7 @@ export async function homeScreen(root, { me }) {
       h('button.link', { type: 'button', id: 'logout', onclick: logout }, t('logout'))),
     h('a.big.primary.report', { href: '#/report', id: 'report-button' }, '+ ' + t('report')),
     counts,
+    patrolButton(),
     notices.length ? h('section.notices#notices', h('h2', t('notices')), notices) : null,
     outboxLine,
     h('h2', t('my_tasks')),
@@ -89,12 +100,19 @@ export async function tasksScreen(root, { kind }) {
 }
 
 export async function outboxScreen(root) {
-  const list = await outbox.items();
-  mount(root, h('h1', t('outbox')), list.length ? null : h('p.hint', t('no_tasks')), list.map((i) =>
+  const [list, writes] = await Promise.all([outbox.items(), queue.items()]);
+  mount(root, h('h1', t('outbox')), list.length || writes.length ? null : h('p.hint', t('no_tasks')), list.map((i) =>
     h('div.outbox-item.' + i.status, { dataset: { uuid: i.client_uuid } },
       h('div', h('b', t(i.status)), ' ', h('span.hint', fmtTime(i.created_at))),
       h('div.desc', i.description.slice(0, 60)),
       i.status === 'waiting' && i.attempts ? h('div.hint', `${i.attempts} × ${i.last_error || ''}`) : null,
       i.status === 'rejected' ? h('div.reason', `${t('reason')}: ${i.rejected.message}`) : null,
-      i.status === 'sent' ? h('div.sent', `#${i.event.id} · ${stateName(i.event.state)} · ${fmtTime(i.sent_at)}`) : null)));
+      i.status === 'sent' ? h('div.sent', `#${i.event.id} · ${stateName(i.event.state)} · ${fmtTime(i.sent_at)}`) : null)),
+  // Other field work (checklist answers, patrols) waiting to be sent, with any refusal's reason.
+  writes.map((i) =>
+    h('div.outbox-item.queue-item.' + i.status, { dataset: { id: i.id, kind: i.kind } },
+      h('div', h('b', t(i.status)), ' ', h('span.hint', fmtTime(i.created_at))),
+      h('div.desc', i.label || i.kind),
+      i.status === 'waiting' && i.attempts ? h('div.hint', `${i.attempts} × ${i.last_error || ''}`) : null,
+      i.status === 'rejected' ? h('div.reason', `${t('reason')}: ${i.rejected.message}`) : null)));
 }
