@@ -11,6 +11,7 @@ import { taskScreen } from './task.js';
 import { noticeScreen, visitsScreen } from './notices.js';
 import { checklistScreen, checklistsScreen } from './checklists.js';
 import { patrolScreen } from './patrol.js';
+import { formScreen, formsScreen } from './forms.js';
 
 // The live connection's state, kept here because the home screen's dot is redrawn often.
 export const live = { status: 'connecting' };
@@ -40,6 +41,8 @@ export async function startPhone(root, me) {
       checklists: () => checklistsScreen(view, { go }),
       checklist: () => checklistScreen(view, { id, go }),
       patrol: () => patrolScreen(view, { go }),
+      forms: () => formsScreen(view, { go }),
+      form: () => formScreen(view, { id, go }),
     };
     nav.querySelectorAll('a').forEach((a) => a.classList.toggle('current', a.dataset.tab === '#/' + (name || 'home')));
     window.scrollTo(0, 0);

@@ -8,6 +8,7 @@ import * as outbox from '../lib/outbox.js';
 import * as queue from '../lib/queue.js';
 import { checklistCount } from './checklists.js';
 import { patrolButton } from './patrol.js';
+import { formCount } from './forms.js';
 import { logout } from '../main.js';
 import { gridMap } from './map.js';
 import { live } from './app.js';
@@ -39,8 +40,9 @@ async function myWork() {
 }
 
 export async function homeScreen(root, { me }) {
-  const [work, outboxCounts, queueCounts, taxonomy, checklists] = await Promise.all([
-    myWork(), outbox.counts(), queue.counts(), kv.get('taxonomy'), checklistCount().catch(() => 0)]);
+  const [work, outboxCounts, queueCounts, taxonomy, checklists, forms] = await Promise.all([
+    myWork(), outbox.counts(), queue.counts(), kv.get('taxonomy'),
+    checklistCount().catch(() => 0), formCount().catch(() => 0)]);
   const waiting = {
     waiting: outboxCounts.waiting + queueCounts.waiting,
     sent: outboxCounts.sent + queueCounts.sent,
@@ -51,6 +53,7 @@ export async function homeScreen(root, { me }) {
     count('#/tasks/verify', t('to_verify'), work.verify.length, 'count-verify'),
     count('#/visits', t('visits_due'), work.visits.length, 'count-visits'),
     count('#/checklists', t('checklists'), checklists, 'count-checklists'),
+    count('#/forms', t('forms'), forms, 'count-forms'),
   );
   const outboxLine = h('a.outbox-line' + (waiting.rejected ? '.bad' : ''), { href: '#/outbox', id: 'outbox-line' },
     `${t('outbox')}: ${t('waiting')} ${waiting.waiting} · ${t('sent')} ${waiting.sent} · ${t('rejected')} ${waiting.rejected}`);
