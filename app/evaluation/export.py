@@ -47,6 +47,7 @@ COLUMNS = (
     ("处置层级", "handling_level"),
     ("当前时限", "due_at"),
     ("是否超期", "overdue"),
+    ("曾超期", "ever_overdue"),
     ("结案时间", "closed_at"),
     ("退回次数", "return_count"),
     ("返工次数", "rework_count"),
@@ -71,6 +72,7 @@ _EVENT_FIELDS = (
     "handling_level",
     "due_at",
     "breached_at",
+    "overdue_at",
     "closed_at",
     "return_count",
     "rework_count",
@@ -125,6 +127,7 @@ def _record(row) -> dict:
     out = dict(row)
     out["state_name"] = STATE_NAMES_ZH.get(State(row["state"]), row["state"])
     out["overdue"] = row["breached_at"] is not None
+    out["ever_overdue"] = row["overdue_at"] is not None
     return out
 
 

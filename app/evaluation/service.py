@@ -112,7 +112,7 @@ def _event_rows(key_columns: list, criteria: list):
         _flag(filed).label("filed"),
         _flag(filed & (closed | Event.breached_at.is_not(None))).label("due"),
         _flag(closed).label("closed"),
-        _flag(closed & Event.breached_at.is_(None)).label("closed_on_time"),
+        _flag(closed & Event.overdue_at.is_(None)).label("closed_on_time"),
         _flag(filed & (Event.rework_count > 0)).label("reworked"),
         _flag(filed & (Event.extension_count > 0)).label("extended"),
         literal(0).label("returns"),

@@ -96,6 +96,9 @@ class Event(AreaScoped, db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the event first ran past a deadline, at any stage; never cleared (breached_at is
+    # reset when the next stage starts). Evaluation's on-time closure reads this.
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Approved extensions of the running stage, in the stage's unit.
     stage_extension: Mapped[float] = mapped_column(Float, default=0.0)
 

@@ -17,7 +17,7 @@ from app.accounts.roles import Role
 from app.categories.models import Subcategory
 from app.core import adminlog
 from app.core.auth import Principal
-from app.core.db import on_commit, on_commit_batch
+from app.core.db import on_commit, on_commit_batch, utcnow
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.pagination import Page, paginate
 from app.core.scope import unscoped
@@ -64,6 +64,7 @@ def invalidate_calendar() -> None:
 
 def start_clock(event: Event, subcategory: Subcategory, *, at: datetime) -> None:
     """Start the clock of the stage the event's state belongs to (or stop it when terminal)."""
+    _note_lateness(event, at)
     stage = STAGE_OF_STATE[State(event.state)]
     event.stage_extension = 0.0
     if stage is None:
@@ -75,8 +76,22 @@ def start_clock(event: Event, subcategory: Subcategory, *, at: datetime) -> None
 
 def extend_clock(event: Event, subcategory: Subcategory, amount: float) -> None:
     """Lengthen the running stage by `amount` of its own unit (an approved extension)."""
+    _note_lateness(event, utcnow())
     event.stage_extension = (event.stage_extension or 0.0) + amount
     _set_deadlines(event, subcategory, event.stage_started_at)
+
+
+def _note_lateness(event: Event, at: datetime) -> None:
+    """The running stage ends (or its deadline moves) at `at`: if it was already late, keep the
+    fact, even when the sweep has not run since the deadline passed."""
+    due = event.due_at
+    if due is not None and event.overdue_at is None and _aware(at) > _aware(due):
+        event.overdue_at = due
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive UTC until the row is refreshed.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def answer_stage_started(event: Event, *, subcategory: Subcategory, at: datetime) -> None:

@@ -38,8 +38,10 @@ def _claim(mark: str, when: str, now: datetime, batch: int) -> list:
     """Set `mark` = now on up to `batch` open events whose `when` has passed; return them."""
     postgres = db.session.get_bind().dialect.name == "postgresql"
     lock = "FOR UPDATE SKIP LOCKED" if postgres else ""
+    # The first breach is kept for good (evaluation's on-time closure): the deadline it passed.
+    first = ", overdue_at = COALESCE(overdue_at, due_at)" if mark == "breached_at" else ""
     sql = f"""
-        UPDATE events SET {mark} = :now
+        UPDATE events SET {mark} = :now{first}
         WHERE id IN (
             SELECT id FROM events
             WHERE {when} <= :now AND {mark} IS NULL AND state IN ({_OPEN})

@@ -74,7 +74,7 @@ def world(session):
             session.flush()
             return row
 
-        late = {"breached_at": bj(20, 9)}
+        late = {"breached_at": bj(20, 9), "overdue_at": bj(20, 9)}
         v = "500103003013002"  # a grid of 民生路社区 other than G1
         made = {
             # 民生路社区, handled by demo_village.
@@ -213,6 +213,17 @@ def test_unit_measures_follow_the_written_definitions(auth, session, world):
     assert (department["key"], department["name"]) == (f"department:{cg.id}", cg.name)
     assert (department["due"], department["closed"], department["on_time_rate"]) == (1, 0, 0.0)
     assert units[f"village:{OTHER_VILLAGE}"]["closed_on_time"] == 1
+
+
+def test_a_stage_that_ran_late_makes_the_closure_late(auth, session, world):
+    # r1 was accepted late, then handled and verified in time: its running stage's breach was
+    # cleared when the next stage started, but the first breach is kept.
+    with unscoped():
+        world["r1"].overdue_at = bj(10, 9)
+        session.flush()
+    board = _units(auth)[f"board:{TOWNSHIP}:safety"]
+    assert (board["due"], board["closed"], board["closed_on_time"]) == (1, 1, 0)
+    assert board["on_time_rate"] == 0.0
 
 
 def test_the_period_is_counted_in_beijing_days(auth, world):

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from app.core.db import utcnow
 from app.core.scope import unscoped
 from app.events import service
 from app.events.models import Event
@@ -94,15 +95,40 @@ def test_closed_events_are_never_flagged(session):
 
 def test_a_restarted_stage_is_watched_again(session, auth):
     event = _report(session, text="两户邻居吵架", subcategory="DISPUTE_NEIGHBOR")
+    first_due = event.due_at
     sweep(now=event.due_at + timedelta(seconds=1))
     session.refresh(event)
-    assert event.breached_at is not None
+    assert event.breached_at is not None and event.overdue_at == first_due
     # The unit accepts: a new stage with a new clock, no longer overdue.
     with unscoped():
         handler = event.dispatch_reason["candidates"][0]["username"]
     response = auth.post(handler, f"/api/v1/events/{event.id}/actions", json={"action": "accept"})
     assert response.status_code == 200, response.json
     assert response.json["overdue"] is False and response.json["stage"] == "handle"
+    # ...but that the accept stage ran late is kept for evaluation's on-time closure.
+    session.expire_all()
+    with unscoped():
+        event = session.get(Event, event.id)
+    assert event.breached_at is None and event.overdue_at == first_due
+
+
+def test_a_stage_ended_late_is_remembered_before_any_sweep(session, auth):
+    event = _report(session, text="两户邻居吵架", subcategory="DISPUTE_NEIGHBOR")
+    with unscoped():
+        handler = event.dispatch_reason["candidates"][0]["username"]
+    # Accepted a minute too late, before the sweep had a chance to run.
+    late_due = (utcnow() - timedelta(minutes=1)).replace(microsecond=0)
+    session.execute(update(Event).where(Event.id == event.id).values(due_at=late_due))
+    session.commit()
+    response = auth.post(handler, f"/api/v1/events/{event.id}/actions", json={"action": "accept"})
+    assert response.status_code == 200, response.json
+    session.expire_all()
+    with unscoped():
+        event = session.get(Event, event.id)
+    assert event.breached_at is None and event.overdue_at == late_due
+    # A stage ended in time leaves it empty.
+    on_time = _report(session, text="楼道灯坏了", subcategory="MUNICIPAL_STREETLIGHT")
+    assert on_time.overdue_at is None
 
 
 @pytest.mark.skipif(
