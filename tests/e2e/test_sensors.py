@@ -1,6 +1,6 @@
-"""Monitoring in Chromium: the console is open, a device's readings crossing red arrive through
-the ingest endpoint, the alarm banner appears live, and the sensors pane charts the readings
-with the sensor coloured red."""
+"""Monitoring in Chromium: the console and the grid worker's phone are open, a device's readings
+crossing red arrive through the ingest endpoint, the alarm banner appears live on the console
+and a warning on the phone, and both chart the readings with the sensor coloured red."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.test_flows import open_console
+from tests.e2e.test_flows import open_console, open_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def _ingest(live_server, sensor: dict, readings: list[dict]) -> dict:
 
 
 def test_a_sensor_crossing_red_raises_the_alarm_live(
-    console, live_server, phone_position, screenshot
+    console, phone, live_server, phone_position, screenshot
 ):
     dispatcher = live_server.login("demo_dispatcher")
     point = [phone_position["longitude"], phone_position["latitude"]]
@@ -71,6 +71,9 @@ def test_a_sensor_crossing_red_raises_the_alarm_live(
     desk = open_console(console, "demo_dispatcher")
     banner = desk.locator("#alarm")
     assert banner.is_hidden()
+    # The worker of the grid the sensor stands in, on the home screen: nothing in warning.
+    field = open_phone(phone, "demo_worker")
+    assert field.locator("#count-sensors .n").inner_text() == "0"
 
     result = _ingest(
         live_server,
@@ -98,6 +101,20 @@ def test_a_sensor_crossing_red_raises_the_alarm_live(
     )
     assert "red" in levels and "blue" in levels
     screenshot(desk, "console-sensors")
+
+    # The phone is told live, counts the warning on its home screen and charts the readings.
+    warning = field.locator(".toast.warn", has_text="较场口下穿道水位计")
+    warning.wait_for()
+    assert "红色预警" in warning.inner_text()
+    field.locator("#count-sensors .n", has_text="1").wait_for()
+    field.click("#count-sensors")
+    phone_row = field.locator(f".sensor-row[data-id='{sensor['id']}']")
+    assert phone_row.get_attribute("data-level") == "red"
+    phone_row.click()
+    field.locator("#sensor-svg path.readings").wait_for()
+    width = field.evaluate("document.getElementById('sensor-svg').getBoundingClientRect().width")
+    assert width <= field.viewport_size["width"]
+    screenshot(field, "phone-sensor")
 
     # Acknowledged on the console, the banner goes; the warning itself lasts.
     desk.click("#acknowledge-alarm")

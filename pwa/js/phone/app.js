@@ -12,6 +12,7 @@ import { noticeScreen, visitsScreen } from './notices.js';
 import { checklistScreen, checklistsScreen } from './checklists.js';
 import { patrolScreen } from './patrol.js';
 import { formScreen, formsScreen } from './forms.js';
+import { sensorScreen, sensorsScreen } from './sensors.js';
 
 // The live connection's state, kept here because the home screen's dot is redrawn often.
 export const live = { status: 'connecting' };
@@ -43,6 +44,8 @@ export async function startPhone(root, me) {
       patrol: () => patrolScreen(view, { go }),
       forms: () => formsScreen(view, { go }),
       form: () => formScreen(view, { id, go }),
+      sensors: () => sensorsScreen(view),
+      sensor: () => sensorScreen(view, { id, go }),
     };
     nav.querySelectorAll('a').forEach((a) => a.classList.toggle('current', a.dataset.tab === '#/' + (name || 'home')));
     window.scrollTo(0, 0);
@@ -80,6 +83,10 @@ export async function startPhone(root, me) {
     if (message.kind === 'event_changed' && payload.assigned_user_id === me.user.id && payload.action === 'dispatch') {
       toast(`${t('to_handle')}: #${message.event_id} ${payload.description || ''}`, 'info');
       if (page() === 'home') route();
+    } else if (message.kind === 'sensor_warning' || message.kind === 'sensor_escalated') {
+      // A sensor in my grid crossed a threshold: the worker may be the nearest pair of eyes.
+      toast(`${t('sensors')}: ${payload.name || ''} ${t('level_' + payload.level)}`, 'warn');
+      if (['home', 'sensors'].includes(page())) route();
     } else if (message.kind === 'checklist_assigned') {
       toast(`${t('checklists')}: ${payload.title || ''}`, 'info');
       if (['home', 'checklists'].includes(page())) route();

@@ -9,6 +9,7 @@ import * as queue from '../lib/queue.js';
 import { checklistCount } from './checklists.js';
 import { patrolButton } from './patrol.js';
 import { formCount } from './forms.js';
+import { warningCount } from './sensors.js';
 import { logout } from '../main.js';
 import { gridMap } from './map.js';
 import { live } from './app.js';
@@ -40,9 +41,9 @@ async function myWork() {
 }
 
 export async function homeScreen(root, { me }) {
-  const [work, outboxCounts, queueCounts, taxonomy, checklists, forms] = await Promise.all([
+  const [work, outboxCounts, queueCounts, taxonomy, checklists, forms, warnings] = await Promise.all([
     myWork(), outbox.counts(), queue.counts(), kv.get('taxonomy'),
-    checklistCount().catch(() => 0), formCount().catch(() => 0)]);
+    checklistCount().catch(() => 0), formCount().catch(() => 0), warningCount().catch(() => 0)]);
   const waiting = {
     waiting: outboxCounts.waiting + queueCounts.waiting,
     sent: outboxCounts.sent + queueCounts.sent,
@@ -54,6 +55,7 @@ export async function homeScreen(root, { me }) {
     count('#/visits', t('visits_due'), work.visits.length, 'count-visits'),
     count('#/checklists', t('checklists'), checklists, 'count-checklists'),
     count('#/forms', t('forms'), forms, 'count-forms'),
+    count('#/sensors', t('sensors'), warnings, 'count-sensors'),
   );
   const outboxLine = h('a.outbox-line' + (waiting.rejected ? '.bad' : ''), { href: '#/outbox', id: 'outbox-line' },
     `${t('outbox')}: ${t('waiting')} ${waiting.waiting} · ${t('sent')} ${waiting.sent} · ${t('rejected')} ${waiting.rejected}`);
