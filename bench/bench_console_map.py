@@ -14,7 +14,8 @@ drives the console's MapLibre map (window.wanggeMap). Everything is removed at t
 
 Measured:
   city view   map.jumpTo the camera that fits the city's bounding box, timed until the map's
-              'idle' event: the grid features rendered (queryRenderedFeatures on 'grids': raw,
+              'idle' event: the grid features rendered (queryRenderedFeatures on 'grids' and
+              'grid-dots', the grids too small to draw as polygons: raw,
               which repeats a grid cut by a tile edge, and distinct), and the tile requests and
               bytes (Playwright's network events; bodies as sent, gzipped). Once with the
               server's tile cache empty (the first console after a geodata load), once in a
@@ -100,7 +101,7 @@ JS_JUMP = """async ({ camera, count }) => {
   await idle;
   const ms = performance.now() - started;
   if (!count) return { ms };
-  const features = map.queryRenderedFeatures({ layers: ['grids'] });
+  const features = map.queryRenderedFeatures({ layers: ['grids', 'grid-dots'] });
   return { ms, rendered: features.length, distinct: new Set(features.map((f) => f.id)).size,
            zoom: map.getZoom() };
 }"""

@@ -4,7 +4,8 @@ The steps mirror ST_AsMVTGeom (PostGIS 3.3) so that both databases put the same 
 the same tile: drop what is smaller than half a unit both ways, simplify to half a unit,
 snap to the tile's integer grid (y down), clip to the tile plus its buffer, repair what
 snapping broke, drop dust (MIN_AREA), and wind exterior rings the way the MVT 2.1 spec
-requires. Everything runs
+requires. An area too small to draw as a polygon is drawn as a point instead (its point on
+surface, `tile_points`), so every area is on the map at every zoom. Everything runs
 vectorised over a tile's candidates (shapely/GEOS and numpy): only the final protobuf assembly
 loops over features.
 
@@ -31,6 +32,7 @@ __all__ = [
     "lonlat_to_mercator",
     "tile_bounds",
     "tile_geometries",
+    "tile_points",
     "tile_range",
 ]
 
@@ -47,6 +49,7 @@ MAX_ZOOM = 22
 # keep the same features, bar a handful per thousand at city-level zooms.
 MIN_AREA = 2.0
 
+_POINT = 1
 _POLYGON = 3
 _MOVE_TO_1 = (1 << 3) | 1
 _CLOSE_PATH = (1 << 3) | 7
@@ -129,6 +132,30 @@ def tile_geometries(
     return positions[keep], tiled
 
 
+def tile_points(
+    points: GeomArray, bounds: tuple[float, float, float, float], *, extent: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """Snap EPSG:3857 points inside the tile (edges included) to its integer grid, y down, as
+    ST_AsMVTGeom(buffer => 0) on points that intersect the tile's envelope.
+
+    A point belongs to the one tile it falls in, not to its neighbours' buffers: a dot drawn
+    twice would be drawn in the same place, and would only cost bytes.
+    """
+    if len(points) == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros((0, 2), dtype=np.int64)
+    minx, miny, maxx, maxy = bounds
+    xy = shapely.get_coordinates(points)
+    inside = (xy[:, 0] >= minx) & (xy[:, 0] <= maxx) & (xy[:, 1] >= miny) & (xy[:, 1] <= maxy)
+    xy = xy[inside]
+    snapped = np.column_stack(
+        [
+            np.rint((xy[:, 0] - minx) * extent / (maxx - minx)),
+            np.rint((maxy - xy[:, 1]) * extent / (maxy - miny)),
+        ]
+    ).astype(np.int64)
+    return np.flatnonzero(inside), snapped
+
+
 def _valid_polygons(geoms: GeomArray) -> GeomArray:
     """Repair snapped geometries and keep only their polygonal parts (collapsed rings go)."""
     geoms = geoms.copy()
@@ -199,15 +226,21 @@ def encode_layer(
     ids: Sequence[int],
     properties: Sequence[Sequence[str | None]] | None = None,
     keys: Sequence[str] = (),
+    *,
+    points: npt.NDArray[np.int64] | None = None,
+    point_ids: Sequence[int] = (),
+    point_properties: Sequence[Sequence[str | None]] | None = None,
 ) -> bytes:
-    """One-layer MVT tile from tile geometries (see `tile_geometries`); b"" if no features.
+    """One-layer MVT tile from tile geometries (see `tile_geometries`) and points (see
+    `tile_points`); b"" if no features.
 
     `properties[i][j]` is the string value of `keys[j]` for feature i; None leaves the key out,
     as ST_AsMVT does for NULL columns. Values are shared through the layer's value table.
     """
-    if len(geoms) == 0:
+    n_points = 0 if points is None else len(points)
+    if len(geoms) == 0 and n_points == 0:
         return b""
-    commands, ends = _polygon_commands(geoms)
+    commands, ends = _polygon_commands(geoms) if len(geoms) else ([], np.zeros(0, np.int64))
     tile = vector_tile_pb2.tile()
     layer = tile.layers.add()
     layer.version = 2
@@ -215,17 +248,10 @@ def encode_layer(
     layer.extent = extent
     layer.keys.extend(keys)
     values: dict[str, int] = {}
-    start = 0
-    for i, end in enumerate(ends.tolist()):
-        feature = layer.features.add()
-        feature.id = ids[i]
-        feature.type = _POLYGON
-        feature.geometry.extend(commands[start:end])
-        start = end
-        if properties is None:
-            continue
+
+    def tag(feature, row: Sequence[str | None]) -> None:
         tags = []
-        for key_index, value in enumerate(properties[i]):
+        for key_index, value in enumerate(row):
             if value is None:
                 continue
             value_index = values.get(value)
@@ -235,4 +261,23 @@ def encode_layer(
             tags.append(key_index)
             tags.append(value_index)
         feature.tags.extend(tags)
+
+    start = 0
+    for i, end in enumerate(ends.tolist()):
+        feature = layer.features.add()
+        feature.id = ids[i]
+        feature.type = _POLYGON
+        feature.geometry.extend(commands[start:end])
+        start = end
+        if properties is not None:
+            tag(feature, properties[i])
+    if n_points:
+        zigzag = ((points << 1) ^ (points >> 63)).tolist()
+        for i, (zx, zy) in enumerate(zigzag):
+            feature = layer.features.add()
+            feature.id = point_ids[i]
+            feature.type = _POINT
+            feature.geometry.extend((_MOVE_TO_1, zx, zy))
+            if point_properties is not None:
+                tag(feature, point_properties[i])
     return tile.SerializeToString()

@@ -13,6 +13,9 @@ Tile content by zoom (figures from bench/bench_tiles.py on the full city):
 * from the detail zoom, every feature carries code, name, level and its ancestors' codes;
 * geometry is simplified to half a unit of the tile's grid: 1 pixel per unit for id-only
   tiles, 2 for detailed ones, 8 at the layer's max zoom, which map libraries overzoom;
+* an area smaller than 2 square units there (an urban grid at city level) is a point
+  feature, its point on surface: every one of the city's 65,000 grids is on the map at every
+  zoom of the layer, as a dot until it is big enough to draw;
 * outside [min zoom, max zoom] and away from the layer's data, tiles are empty (204).
 """
 
@@ -43,7 +46,7 @@ log = logging.getLogger(__name__)
 
 # Bump when what a tile holds changes (layers, attributes, zooms, simplification): every
 # cached tile and every client's ETag lapses with it.
-FORMAT = 1
+FORMAT = 2  # 2: areas too small to draw come as dots
 # Screen pixels per tile at its own zoom: MapLibre (and Mapbox GL) draw vector tiles at 512.
 TILE_PX = 512
 # Buffer around each tile in screen pixels: more than half the widest boundary line.
@@ -306,25 +309,36 @@ _ANCESTOR_COLUMNS = {
 
 def _postgis_sql(spec: LayerSpec, z: int) -> str:
     columns = ["a.id"]
+    names = ["id"]
     if spec.detailed(z):
         columns += ["a.code", "a.name", "a.level"]
         columns += [f"CAST({_ANCESTOR_COLUMNS[k]} AS text) AS {k}" for k in spec.keys[3:]]
+        names += list(spec.keys)
     # PostGIS up to 3.3 simplifies to half a unit inside ST_AsMVTGeom; later versions only
     # snap. Asking for it keeps tiles small and equal to app.geo.mvt's on every version.
     geom = "ST_Simplify(ST_Transform(a.geom, 3857), :half_unit)"
+    kept = ", ".join(names)
     # The bounding-box test runs on the GiST index in WGS84: the tile's envelope plus its
-    # buffer, transformed (Web Mercator maps boxes to boxes, so this is exact).
+    # buffer, transformed (Web Mercator maps boxes to boxes, so this is exact). Areas whose
+    # polygon is dust at this zoom come back as a dot in the tile their point falls in.
     return f"""
-        SELECT ST_AsMVT(t, :name, :extent, 'geom', 'id') FROM (
-            SELECT {", ".join(columns)},
+        WITH c AS (
+            SELECT {", ".join(columns)}, a.geom AS source,
                    ST_AsMVTGeom({geom}, ST_TileEnvelope(:z, :x, :y), :extent, :buffer, true)
                        AS geom
             FROM areas a
             WHERE a.level = :level
               AND a.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326)
-            ORDER BY a.id
+        ), dots AS (
+            SELECT {kept}, ST_Transform(ST_PointOnSurface(source), 3857) AS point
+            FROM c WHERE geom IS NULL OR ST_Area(geom) < :min_area
+        )
+        SELECT ST_AsMVT(t, :name, :extent, 'geom', 'id') FROM (
+            SELECT {kept}, geom FROM c WHERE ST_Area(geom) >= :min_area
+            UNION ALL
+            SELECT {kept}, ST_AsMVTGeom(point, ST_TileEnvelope(:z, :x, :y), :extent, 0, true)
+            FROM dots WHERE ST_Intersects(point, ST_TileEnvelope(:z, :x, :y))
         ) t
-        WHERE ST_Area(t.geom) >= :min_area
     """
 
 
@@ -358,6 +372,7 @@ class _Source:
 
     ids: list[int]
     geoms: np.ndarray
+    points: np.ndarray  # each area's point on surface (its dot when too small to draw)
     values: list[tuple[str | None, ...]]
     tree: shapely.STRtree
     bounds: tuple[float, float, float, float] | None
@@ -387,7 +402,10 @@ class _Source:
             rows = db.session.execute(stmt).all()
         geoms = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.zeros(0, object)
         box = shapely.total_bounds(geoms) if len(geoms) else None
-        geoms = shapely.transform(np.asarray(geoms, dtype=object), mvt.lonlat_to_mercator)
+        geoms = np.asarray(geoms, dtype=object)
+        # On the WGS84 shape, as PostGIS's ST_PointOnSurface(geom) is (the same GEOS routine).
+        points = shapely.transform(shapely.point_on_surface(geoms), mvt.lonlat_to_mercator)
+        geoms = shapely.transform(geoms, mvt.lonlat_to_mercator)
         depth = ("district", "township", "village", "grid").index(level)
         values = [
             (
@@ -405,6 +423,7 @@ class _Source:
         return cls(
             ids=[r.id for r in rows],
             geoms=geoms,
+            points=points,
             values=values,
             tree=tree,
             bounds=tuple(float(v) for v in box) if box is not None else None,
@@ -423,8 +442,24 @@ def render_python(source: _Source, spec: LayerSpec, z: int, x: int, y: int) -> b
     hits = np.sort(source.tree.query(window))
     kept, tiled = mvt.tile_geometries(source.geoms[hits], bounds, extent=extent, buffer=buffer)
     rows = hits[kept].tolist()
+    # What is too small to draw becomes a dot in the tile its point falls in.
+    dust = np.setdiff1d(hits, hits[kept], assume_unique=True)
+    placed, dots = mvt.tile_points(source.points[dust], bounds, extent=extent)
+    dot_rows = dust[placed].tolist()
     ids = [source.ids[i] for i in rows]
+    dot_ids = [source.ids[i] for i in dot_rows]
     if not spec.detailed(z):
-        return mvt.encode_layer(spec.level.value, extent, tiled, ids)
-    values = [source.values[i] for i in rows]
-    return mvt.encode_layer(spec.level.value, extent, tiled, ids, values, spec.keys)
+        return mvt.encode_layer(
+            spec.level.value, extent, tiled, ids, points=dots, point_ids=dot_ids
+        )
+    return mvt.encode_layer(
+        spec.level.value,
+        extent,
+        tiled,
+        ids,
+        [source.values[i] for i in rows],
+        spec.keys,
+        points=dots,
+        point_ids=dot_ids,
+        point_properties=[source.values[i] for i in dot_rows],
+    )

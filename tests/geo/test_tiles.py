@@ -102,13 +102,13 @@ def test_a_tile_holds_exactly_the_grids_that_cross_it(auth, session):
     assert must <= found <= may
 
 
-def test_city_level_grid_tiles_carry_ids_only_and_drop_dust(auth, session):
+def test_city_level_grid_tiles_carry_ids_only_and_draw_dust_as_dots(auth, session):
     point = grid_point(session)
     x, y = tile_of(point.x, point.y, 10)
     found = features(get(auth, f"/tiles/grid/10/{x}/{y}.pbf"))
     assert found[int(GRID)]["properties"] == {}
     # 渝中区's grids are ~150 m, 1-3 pixels wide at this zoom (a 512-unit tile, one unit per
-    # pixel): every grid of 5 square pixels or more is drawn, the smallest are dropped.
+    # pixel): every grid of 5 square pixels or more is a polygon, the smallest are dots.
     minx, miny, maxx, maxy = mvt.tile_bounds(10, x, y)
     unit = (maxx - minx) / 512
     west, south, east, north = mvt.tile_lonlat_bounds(10, x, y)
@@ -117,10 +117,36 @@ def test_city_level_grid_tiles_carry_ids_only_and_drop_dust(auth, session):
     pixels = {
         a.id: shapely.transform(a.geom, mvt.lonlat_to_mercator).area / unit**2 for a in inside
     }
-    assert {code for code, px in pixels.items() if px >= 5} <= set(found)
-    assert not {code for code, px in pixels.items() if px < 1} & set(found)
-    assert 0.5 * len(inside) < len(set(found) & set(pixels)) < len(inside)
+    kind = {code: f["geometry"]["type"] for code, f in found.items()}
+    polygons = {code for code, k in kind.items() if k in ("Polygon", "MultiPolygon")}
+    dots = {code for code, k in kind.items() if k == "Point"}
+    assert {code for code, px in pixels.items() if px >= 5} <= polygons
+    tiny = {code for code, px in pixels.items() if px < 1}
+    assert tiny and tiny <= dots
+    assert 0.5 * len(inside) < len(polygons & set(pixels)) < len(inside)
+    # No grid is missing: each one inside the tile is a polygon or a dot, never both.
+    assert set(pixels) <= set(found) and not polygons & dots
     assert set(found) <= {a.id for a in grids}
+    # A dot stands where the grid is, in tile units (y down).
+    minx, maxy = mvt.tile_bounds(10, x, y)[0], mvt.tile_bounds(10, x, y)[3]
+    for code in tiny:
+        surface = shapely.transform(
+            next(a for a in inside if a.id == code).geom, mvt.lonlat_to_mercator
+        )
+        px, py = found[code]["geometry"]["coordinates"]
+        world = shapely.Point(minx + px * unit, maxy - py * unit)
+        assert surface.distance(world) <= unit
+
+
+def test_every_grid_of_the_fixture_is_in_the_city_level_tiles(auth, session):
+    west, south, east, north = session.get(Area, int(DISTRICT)).geom.bounds
+    x0, y0 = tile_of(west, north, 7)
+    x1, y1 = tile_of(east, south, 7)
+    found = set()
+    for x, y in itertools.product(range(x0, x1 + 1), range(y0, y1 + 1)):
+        found |= set(features(get(auth, f"/tiles/grid/7/{x}/{y}.pbf")))
+    grids = set(session.scalars(select(Area.id).where(Area.level == "grid")))
+    assert grids and grids <= found
 
 
 def test_districts_at_low_zoom(auth, session):
@@ -133,8 +159,9 @@ def test_districts_at_low_zoom(auth, session):
         "name": "渝中区",
         "level": "district",
     }
-    # At z0 the ~10 km district is a quarter of a pixel: dropped, so the tile is empty.
-    assert get(auth, "/tiles/district/0/0/0.pbf").status_code == 204
+    # At z0 the ~10 km district is a quarter of a pixel: a dot, with its attributes.
+    (dot,) = features(get(auth, "/tiles/district/0/0/0.pbf")).values()
+    assert dot["geometry"]["type"] == "Point" and dot["properties"]["code"] == DISTRICT
 
 
 def test_townships_and_villages_carry_their_parents(auth, session):
@@ -282,7 +309,7 @@ def test_postgis_and_python_render_the_same_features(app, session):
     same areas with the same attributes and nearly the same shapes. Only at city-level zooms
     may a few 2-pixel grids differ (GEOS and PostGIS's Wagyu collapse dust differently)."""
     west, south, east, north = session.get(Area, int(DISTRICT)).geom.bounds
-    compared, differ, reshaped = 0, 0, 0
+    compared, differ, reshaped, dots = 0, 0, 0, 0
     with app.test_request_context():
         for name, spec in tiles.LAYERS.items():
             source = tiles._Source.load(spec.level)
@@ -301,6 +328,20 @@ def test_postgis_and_python_render_the_same_features(app, session):
                     differ += len(set(pg_f) ^ set(py_f))
                     for code in set(pg_f) & set(py_f):
                         assert pg_f[code]["properties"] == py_f[code]["properties"]
+                        pg_type = pg_f[code]["geometry"]["type"]
+                        py_type = py_f[code]["geometry"]["type"]
+                        if (pg_type == "Point") != (py_type == "Point"):
+                            # The dust the two collapse differently is a dot in one of them.
+                            assert not spec.detailed(z), (name, z, code)
+                            differ += 1
+                            continue
+                        if pg_type == "Point":
+                            # A dot in one is a dot in the other, within a unit's rounding.
+                            pg_xy = np.array(pg_f[code]["geometry"]["coordinates"])
+                            py_xy = np.array(py_f[code]["geometry"]["coordinates"])
+                            assert np.abs(pg_xy - py_xy).max() <= 1, (name, z, code)
+                            dots += 1
+                            continue
                         rings = pg_f[code]["geometry"]["coordinates"]
                         exterior = rings[0][0] if isinstance(rings[0][0][0], list) else rings[0]
                         assert shapely.LinearRing(exterior).is_ccw  # the winding we write too
@@ -308,7 +349,7 @@ def test_postgis_and_python_render_the_same_features(app, session):
                         b = shapely.geometry.shape(py_f[code]["geometry"])
                         reshaped += a.symmetric_difference(b).area > 0.05 * a.area + 4
                         compared += 1
-    assert compared > 5_000
+    assert compared > 5_000 and dots > 100
     assert differ <= compared // 500
     assert reshaped <= compared // 500
 
@@ -347,6 +388,36 @@ def test_the_encoder_keeps_holes_parts_and_winding():
     outer, second = feature["geometry"]["coordinates"]
     assert [shapely.LinearRing(ring).is_ccw for ring in outer] == [True, False]
     assert shapely.LinearRing(second[0]).is_ccw
+
+
+def test_the_encoder_writes_dots_in_the_tile_they_fall_in():
+    bounds = mvt.tile_bounds(0, 0, 0)
+    unit = (bounds[2] - bounds[0]) / 512
+    x0, y1 = bounds[0], bounds[3]
+    points = np.array(
+        [
+            shapely.Point(x0 + 10.4 * unit, y1 - 20.6 * unit),
+            shapely.Point(x0 - 3 * unit, y1 - 20 * unit),  # in the neighbour's tile
+            shapely.Point(x0 + 511.8 * unit, y1 - 511.9 * unit),
+        ],
+        dtype=object,
+    )
+    placed, snapped = mvt.tile_points(points, bounds, extent=512)
+    assert placed.tolist() == [0, 2] and snapped.tolist() == [[10, 21], [512, 512]]
+    polygon = shapely.box(x0 + 100 * unit, y1 - 200 * unit, x0 + 200 * unit, y1 - 100 * unit)
+    kept, tiled = mvt.tile_geometries(
+        np.array([polygon], dtype=object), bounds, extent=512, buffer=8
+    )
+    data = mvt.encode_layer(
+        "t", 512, tiled, [1], [("p",)], ("k",),
+        points=snapped, point_ids=[5, 6], point_properties=[("a",), (None,)],
+    )  # fmt: skip
+    found = {f["id"]: f for f in decode(data)["t"]["features"]}
+    assert found[1]["geometry"]["type"] == "Polygon" and found[1]["properties"] == {"k": "p"}
+    assert found[5]["geometry"] == {"type": "Point", "coordinates": [10, 21]}
+    assert found[5]["properties"] == {"k": "a"} and found[6]["properties"] == {}
+    # Dots alone make a tile too.
+    assert decode(mvt.encode_layer("t", 512, tiled[:0], [], points=snapped[:1], point_ids=[9]))
 
 
 def test_the_encoder_drops_dust_and_keeps_what_crosses_the_edge():

@@ -41,6 +41,8 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
       // 65,000 outlines at city level: the hairline outline of an empty fill costs the GPU
       // about half of a line layer's triangles (bench/bench_console_map.py).
       { id: 'grids', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, paint: { 'fill-color': 'rgba(0,0,0,0)', 'fill-outline-color': '#8fae8f', 'fill-opacity': zoomed(7, 0.35, 10, 0.7, 12, 1) } },
+      // A grid too small to draw at this zoom comes as a dot (app/geo/tiles.py): all of them show.
+      { id: 'grid-dots', type: 'circle', source: 'grid', 'source-layer': 'grid', minzoom: 7, filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': zoomed(7, 0.6, 11, 1.5), 'circle-color': '#8fae8f', 'circle-opacity': zoomed(7, 0.5, 10, 0.8) } },
       { id: 'villages', type: 'line', source: 'village', 'source-layer': 'village', minzoom: 7, paint: { 'line-color': '#6a8caf', 'line-width': zoomed(7, 0.4, 9, 0.8, 11, 1), 'line-opacity': zoomed(7, 0.4, 9, 0.8, 11, 1), 'line-dasharray': [3, 2] } },
       { id: 'townships', type: 'line', source: 'township', 'source-layer': 'township', paint: { 'line-color': '#3d5a80', 'line-width': 1.5 } },
       { id: 'districts', type: 'line', source: 'district', 'source-layer': 'district', paint: { 'line-color': '#1d3557', 'line-width': 2.5 } },
