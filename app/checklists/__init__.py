@@ -1,11 +1,25 @@
 """Checklist dispatch 清单派发: checklists sent to grids, answered on the phone, rolled up
 the hierarchy.
 
-(Being built: this package registers nothing yet.)
+A centre (township command centre, village office, district or city) builds a checklist of
+items (photo, GPS fix, yes/no, value; each required or not, with what fails it) and sends it
+to grids picked on the map or the tree, to every grid of villages or townships, or to every
+key place of a kind in its scope (each 危岩 site before a storm). Each target becomes an
+assignment that the grid's workers answer on the phone, offline if need be: one answer per
+item, stored once however often it is resent, judged by the server. A failed item raises an
+event (source "checklist") in one tap, once. Progress rolls up grid → village → township,
+and the late sweep (app/cron.py) warns workers and the sending centre once near due and once
+overdue, as events warn.
 """
 
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    """Register models, the API and `flask checklists`."""
+    from app.checklists import cli, models, views  # noqa: F401 - models register their tables
+    from app.extensions import api
+
+    api.register_blueprint(views.bp)
+    api.register_blueprint(views.assignments_bp)
+    app.cli.add_command(cli.checklists_cli)

@@ -33,7 +33,7 @@ from app.extensions import db
 from app.keys.models import KeyPerson, KeyPlace
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-SOURCES = ("app", "console", "hotline", "sensor", "open311")
+SOURCES = ("app", "console", "hotline", "sensor", "open311", "checklist")
 _STATES = ", ".join(f"'{s.value}'" for s in State)
 
 

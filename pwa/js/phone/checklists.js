@@ -1,19 +1,383 @@
-// Checklist dispatch 清单派发 on the phone: the checklists sent to my grids, each item answered
-// offline (photo, GPS fix, yes/no or a value) through the write queue. (Being built.)
-import { h, mount } from '../lib/dom.js';
+// Checklist dispatch 清单派发 on the phone: the checklists sent to my grids (or my key places),
+// each item answered with a tap (photo, GPS fix, yes/no) or a number, offline as well as online.
+//
+// The list is read from the network and kept in IndexedDB (kv 'checklists_mine'), so it opens
+// with no signal. Every answer and every "raise an event" goes through the write queue: it is
+// shown at once (overlaid on the cached list), sent in order when the network allows, and is
+// idempotent on the server (answers are keyed by assignment + item; events by a client uuid).
+import { h, mount, toast, fmtTime } from '../lib/dom.js';
 import { t, addStrings } from '../lib/i18n.js';
+import { api } from '../lib/api.js';
+import { kv } from '../lib/db.js';
+import { compress, photoUrl } from '../lib/photos.js';
+import * as queue from '../lib/queue.js';
 
-addStrings({ checklists: '清单任务' }, { checklists: 'Checklists' });
+addStrings({
+  checklists: '清单任务',
+  checklist_due: '期限',
+  checklist_from: '来自',
+  checklist_answered: '已填 {n}/{total}',
+  checklist_failed_n: '不合格 {n}',
+  checklist_done: '已完成',
+  checklist_late: '逾期完成',
+  checklist_required: '必填',
+  checklist_take_photo: '拍照',
+  checklist_retake: '重拍',
+  checklist_locate: '定位打卡',
+  checklist_relocate: '重新定位',
+  checklist_located: '已定位，精度约 {m} 米',
+  checklist_distance: '距{place}约 {m} 米',
+  checklist_yes: '是',
+  checklist_no: '否',
+  checklist_save: '保存',
+  checklist_range: '允许范围 {range}',
+  checklist_fails_on: '回答“{answer}”为不合格',
+  checklist_failed: '不合格',
+  checklist_passed: '合格',
+  checklist_waiting: '已保存，联网后自动发送',
+  checklist_sent: '已送达',
+  checklist_refused: '被退回：{reason}',
+  checklist_raise: '一键上报事件',
+  checklist_raising: '事件已保存，联网后自动上报',
+  checklist_event: '已上报事件 #{id}',
+  checklist_photos_n: '已拍 {n} 张',
+  checklist_none: '暂无清单任务',
+  checklist_gps_check: '位置由服务器核对',
+  checklist_value_hint: '填写读数',
+  checklist_not_found: '找不到该清单任务（可能已撤回或不在您的网格）',
+}, {
+  checklists: 'Checklists',
+  checklist_due: 'Due',
+  checklist_from: 'From',
+  checklist_answered: '{n}/{total} answered',
+  checklist_failed_n: '{n} failed',
+  checklist_done: 'Done',
+  checklist_late: 'Done late',
+  checklist_required: 'required',
+  checklist_take_photo: 'Take photo',
+  checklist_retake: 'Retake',
+  checklist_locate: 'Check in here',
+  checklist_relocate: 'Locate again',
+  checklist_located: 'Located, about {m} m accuracy',
+  checklist_distance: 'About {m} m from {place}',
+  checklist_yes: 'Yes',
+  checklist_no: 'No',
+  checklist_save: 'Save',
+  checklist_range: 'Allowed {range}',
+  checklist_fails_on: 'Answer “{answer}” fails',
+  checklist_failed: 'Failed',
+  checklist_passed: 'OK',
+  checklist_waiting: 'Saved, will be sent when online',
+  checklist_sent: 'Delivered',
+  checklist_refused: 'Refused: {reason}',
+  checklist_raise: 'Report an event',
+  checklist_raising: 'Event saved, will be reported when online',
+  checklist_event: 'Event #{id} reported',
+  checklist_photos_n: '{n} photo(s)',
+  checklist_none: 'No checklists',
+  checklist_gps_check: 'The server checks the position',
+  checklist_value_hint: 'Reading',
+  checklist_not_found: 'Checklist not found',
+});
 
-// Items still to answer in my open checklists (the home screen's count).
+const CACHE = 'checklists_mine';
+const ANSWER = 'checklist_answer';
+const EVENT = 'checklist_event';
+
+// The assignments of my grids: from the network when there is one, else the last copy.
+async function load() {
+  try {
+    const page = await api.get('/checklist-assignments', { current: true, page_size: 100 });
+    const value = { items: page.items, at: new Date().toISOString() };
+    await kv.set(CACHE, value);
+    return value.items;
+  } catch (err) {
+    const cached = await kv.get(CACHE);
+    return (cached && cached.items) || [];
+  }
+}
+
+async function cachedItems() {
+  const cached = await kv.get(CACHE);
+  return (cached && cached.items) || [];
+}
+
+const answerPath = (assignmentId, key) => `/checklist-assignments/${assignmentId}/answers/${key}`;
+
+// What the queue holds for my checklists, by path: the newest write to each path wins.
+async function pending() {
+  const [answers, events] = await Promise.all([queue.items(ANSWER), queue.items(EVENT)]);
+  const byPath = new Map();
+  // items() is newest first: keep the first seen per path.
+  for (const item of [...answers, ...events]) if (!byPath.has(item.path)) byPath.set(item.path, item);
+  return byPath;
+}
+
+// The judgement the server will make, where the phone can make it too (yes/no, values).
+function judge(item, answer) {
+  if (!answer) return null;
+  if (item.kind === 'yes_no' && item.fail_on !== null && item.fail_on !== undefined) return answer.yes === item.fail_on;
+  if (item.kind === 'value' && answer.value !== null && answer.value !== undefined) {
+    return (item.min_value !== null && answer.value < item.min_value) || (item.max_value !== null && answer.value > item.max_value);
+  }
+  return false;
+}
+
+// An assignment as the worker sees it now: the server's answers with queued ones on top.
+function merge(assignment, writes) {
+  const answers = new Map(assignment.answers.map((a) => [a.item_key, { ...a, state: 'sent' }]));
+  const events = new Map();
+  for (const item of assignment.checklist.items) {
+    const write = writes.get(answerPath(assignment.id, item.key));
+    const server = answers.get(item.key);
+    // A queued answer newer than what the list showed (or not yet sent) is the one to show.
+    if (write && (write.status !== 'sent' || !server || write.body.answered_at > server.answered_at)) {
+      const local = { ...(server || {}), ...write.body, item_key: item.key, state: write.status, rejected: write.rejected };
+      if (write.status === 'sent' && write.answer) {
+        const fresh = write.answer.answers.find((a) => a.item_key === item.key);
+        if (fresh) Object.assign(local, fresh);
+      } else {
+        local.failed = judge(item, write.body);
+        local.photo_count = write.photos.length;
+      }
+      answers.set(item.key, local);
+    }
+    const raised = writes.get(answerPath(assignment.id, item.key) + '/event');
+    if (raised) events.set(item.key, raised);
+  }
+  const done = assignment.checklist.items.filter((i) => answers.has(i.key));
+  const complete = assignment.completed_at || assignment.checklist.items.every((i) => !i.required || answers.has(i.key));
+  return {
+    answers,
+    events,
+    answered: done.length,
+    failed: done.filter((i) => answers.get(i.key).failed).length,
+    complete: !!complete,
+  };
+}
+
+// Items still to answer in my open checklists (the home screen's count), offline too.
 export async function checklistCount() {
-  return 0;
+  const [list, writes] = await Promise.all([load(), pending()]);
+  let open = 0;
+  for (const assignment of list) {
+    const state = merge(assignment, writes);
+    if (!state.complete) open += assignment.checklist.items.length - state.answered;
+  }
+  return open;
+}
+
+function dueLine(a) {
+  const cls = a.overdue ? '.bad' : a.near_due ? '.warn' : '';
+  const tag = a.overdue ? ` · ${t('overdue')}` : a.near_due ? ` · ${t('near_due')}` : '';
+  return h('div.hint' + cls, `${t('checklist_due')} ${fmtTime(a.due_at)}${tag}`);
+}
+
+function place(a) {
+  return a.key_place ? `${a.key_place.kind_name} · ${a.key_place.name}` : `${a.village_name} ${a.grid_name}`;
 }
 
 export async function checklistsScreen(root) {
-  mount(root, h('h1', t('checklists')), h('p.hint', t('no_tasks')));
+  const [list, writes] = await Promise.all([load(), pending()]);
+  const rows = list.map((a) => {
+    const state = merge(a, writes);
+    return h('a.task.checklist-row' + (state.complete ? '.done' : ''), { href: '#/checklist/' + a.id, dataset: { id: a.id } },
+      h('b', a.checklist.title),
+      h('div.desc', place(a)),
+      h('div.cl-meta',
+        h('span.pill' + (state.complete ? '.ok' : ''), state.complete ? t(a.late ? 'checklist_late' : 'checklist_done') : t('checklist_answered', { n: state.answered, total: a.checklist.items.length })),
+        state.failed ? h('span.pill.bad', t('checklist_failed_n', { n: state.failed })) : null),
+      state.complete ? null : dueLine(a));
+  });
+  mount(root, h('a.back', { href: '#/home' }, '‹ ' + t('back')), h('h1', t('checklists')),
+    rows.length ? h('div#checklist-list', rows) : h('p.hint', t('checklist_none')));
 }
 
-export async function checklistScreen(root) {
-  mount(root, h('h1', t('checklists')), h('p.hint', t('no_tasks')));
+// The screen being shown, redrawn when the queue sends (or refuses) one of its writes.
+let redraw = null;
+let listening = false;
+
+export async function checklistScreen(root, { id }) {
+  if (!listening) {
+    listening = true;
+    queue.onChange((item) => {
+      if (redraw && (!item || !item.kind || item.kind === ANSWER || item.kind === EVENT)) redraw();
+    });
+  }
+  const list = await load();
+  let assignment = list.find((a) => String(a.id) === String(id));
+  if (!assignment) {
+    assignment = await api.get('/checklist-assignments/' + id).catch(() => null);
+    if (!assignment) return mount(root, h('a.back', { href: '#/checklists' }, '‹ ' + t('back')), h('p.hint', t('checklist_not_found')));
+  }
+  let drawing = false;
+  const draw = async () => {
+    if (drawing) return;
+    drawing = true;
+    try {
+      const fresh = (await cachedItems()).find((a) => a.id === assignment.id);
+      if (fresh) assignment = fresh;
+      await render(root, assignment, draw);
+    } finally {
+      drawing = false;
+    }
+  };
+  redraw = () => { if (location.hash === '#/checklist/' + assignment.id) draw(); };
+  await render(root, assignment, draw);
+}
+
+async function send(entry, redrawNow) {
+  await queue.enqueue(entry);
+  await redrawNow();
+  queue.requestSync();
+  const sent = await queue.flush().catch(() => 0);
+  // Online: the server's copy (counters, completion) replaces the cached one.
+  if (sent) await load();
+  await redrawNow();
+}
+
+async function render(root, a, redrawNow) {
+  const writes = await pending();
+  const state = merge(a, writes);
+  const items = a.checklist.items.map((item) => itemCard(a, item, state, redrawNow));
+  mount(root,
+    h('a.back', { href: '#/checklists' }, '‹ ' + t('checklists')),
+    h('h1#checklist-title', a.checklist.title),
+    h('p.hint', `${t('checklist_from')} ${a.checklist.centre_name} · ${place(a)}`),
+    a.checklist.instructions ? h('p.cl-instructions', a.checklist.instructions) : null,
+    a.key_place && a.key_place.address ? h('p.hint', a.key_place.address) : null,
+    h('div.cl-meta#checklist-progress',
+      h('span.pill' + (state.complete ? '.ok' : ''), state.complete ? t('checklist_done') : t('checklist_answered', { n: state.answered, total: a.checklist.items.length })),
+      state.failed ? h('span.pill.bad', t('checklist_failed_n', { n: state.failed })) : null),
+    state.complete ? null : dueLine(a),
+    h('div.cl-items', items));
+}
+
+function statusLine(answer, item, a) {
+  if (!answer) return null;
+  if (answer.state === 'rejected') return h('div.cl-status.bad', t('checklist_refused', { reason: answer.rejected ? answer.rejected.message : '' }));
+  const parts = [];
+  if (answer.failed) parts.push(h('b.bad', t('checklist_failed') + (answer.fail_reason ? '：' + answer.fail_reason : '')));
+  else if (answer.failed === false && answer.state === 'sent') parts.push(h('span.ok', t('checklist_passed')));
+  parts.push(h('span.hint', answer.state === 'waiting' ? t('checklist_waiting') : t('checklist_sent')));
+  return h('div.cl-status', { dataset: { state: answer.state, failed: answer.failed ? 'true' : 'false' } }, parts);
+}
+
+function itemCard(a, item, state, redrawNow) {
+  const answer = state.answers.get(item.key);
+  const raised = state.events.get(item.key);
+  const now = () => new Date().toISOString();
+  const put = (body, extra = {}) => send({
+    kind: ANSWER, method: 'PUT', path: answerPath(a.id, item.key),
+    body: { answered_at: now(), ...body }, label: `${a.checklist.title} · ${item.label}`, ...extra,
+  }, redrawNow);
+
+  let control;
+  if (item.kind === 'yes_no') {
+    const choice = (yes) => h(`button.cl-choice${answer && answer.yes === yes ? '.chosen' : ''}${item.fail_on === yes ? '.fails' : ''}`, {
+      type: 'button', id: `${yes ? 'yes' : 'no'}-${item.key}`, onclick: () => put({ yes }),
+    }, t(yes ? 'checklist_yes' : 'checklist_no'));
+    control = h('div.cl-choices', choice(true), choice(false));
+  } else if (item.kind === 'value') {
+    const input = h('input', { type: 'number', inputmode: 'decimal', step: 'any', id: `value-${item.key}`, placeholder: t('checklist_value_hint'), value: answer && answer.value !== null && answer.value !== undefined ? answer.value : '' });
+    control = h('div.cl-value', input, item.unit ? h('span.cl-unit', item.unit) : null,
+      h('button.cl-save', { type: 'button', id: `save-${item.key}`, onclick: () => {
+        const value = Number.parseFloat(input.value);
+        if (Number.isNaN(value)) return input.focus();
+        return put({ value });
+      } }, t('checklist_save')));
+  } else if (item.kind === 'photo') {
+    const input = h('input', {
+      type: 'file', accept: 'image/*', capture: 'environment', multiple: true, hidden: true, id: `photo-input-${item.key}`,
+      onchange: async () => {
+        const files = [...input.files];
+        input.value = '';
+        if (!files.length) return;
+        const photos = await Promise.all(files.map((f) => compress(f)));
+        await put({}, { photos, photoField: 'photos' });
+      },
+    });
+    const count = answer ? (answer.photo_count || (answer.photos || []).length) : 0;
+    const thumbs = h('div.thumbs');
+    if (answer && answer.state === 'sent' && answer.photos) {
+      // The worker's own uploads: shown when online, quietly skipped offline.
+      answer.photos.slice(0, 4).forEach((pid) => photoUrl(pid).then((src) => thumbs.append(h('img.thumb', { src, alt: item.label }))).catch(() => {}));
+    }
+    control = h('div', thumbs, count ? h('div.hint', t('checklist_photos_n', { n: count })) : null,
+      h('button.big.secondary', { type: 'button', id: `photo-${item.key}`, onclick: () => input.click() },
+        h('span.icon.camera', { 'aria-hidden': 'true' }), t(count ? 'checklist_retake' : 'checklist_take_photo')), input);
+  } else {
+    const where = answer && answer.location ? answer.location : null;
+    let text = null;
+    if (where) {
+      const accuracy = answer.accuracy_m ?? where.accuracy_m;
+      text = accuracy !== null && accuracy !== undefined ? t('checklist_located', { m: Math.round(accuracy) }) : '✓';
+      if (a.key_place) {
+        const [lon, lat] = where.coordinates;
+        const [plon, plat] = a.key_place.location.coordinates;
+        text += ' · ' + t('checklist_distance', { place: a.key_place.name, m: Math.round(metres(lon, lat, plon, plat)) });
+      }
+    }
+    control = h('div', text ? h('div.hint', text) : h('div.hint', t('checklist_gps_check')),
+      h('button.big.secondary', { type: 'button', id: `gps-${item.key}`, onclick: (e) => {
+        const button = e.currentTarget;
+        button.disabled = true;
+        navigator.geolocation.getCurrentPosition(
+          (pos) => put({
+            location: { type: 'Point', coordinates: [pos.coords.longitude, pos.coords.latitude] },
+            accuracy_m: Math.round(pos.coords.accuracy),
+          }),
+          () => { button.disabled = false; toast(t('location_failed'), 'error'); },
+          { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
+      } }, t(where ? 'checklist_relocate' : 'checklist_locate')));
+  }
+
+  const rules = [];
+  if (item.kind === 'yes_no' && item.fail_on !== null && item.fail_on !== undefined) rules.push(t('checklist_fails_on', { answer: t(item.fail_on ? 'checklist_yes' : 'checklist_no') }));
+  if (item.kind === 'value' && (item.min_value !== null || item.max_value !== null)) rules.push(t('checklist_range', { range: range(item) }));
+
+  let eventLine = null;
+  const eventId = (answer && answer.event_id) || (raised && raised.status === 'sent' && raised.answer && raised.answer.id);
+  if (eventId) {
+    eventLine = h('div.cl-event.ok', { id: `event-${item.key}` }, t('checklist_event', { id: eventId }));
+  } else if (raised && raised.status === 'waiting') {
+    eventLine = h('div.cl-event', { id: `event-${item.key}` }, t('checklist_raising'));
+  } else if (raised && raised.status === 'rejected') {
+    eventLine = h('div.cl-event.bad', { id: `event-${item.key}` }, t('checklist_refused', { reason: raised.rejected.message }));
+  } else if (answer && answer.failed) {
+    eventLine = h('button.big.danger', {
+      type: 'button', id: `raise-${item.key}`,
+      onclick: (e) => {
+        e.currentTarget.disabled = true;
+        send({
+          kind: EVENT, method: 'POST', path: answerPath(a.id, item.key) + '/event',
+          body: { client_uuid: crypto.randomUUID() }, label: `${t('checklist_raise')} · ${item.label}`,
+        }, redrawNow);
+      },
+    }, t('checklist_raise'));
+  }
+
+  return h('section.cl-item' + (answer && answer.failed ? '.failed' : answer ? '.answered' : ''), { id: `item-${item.key}`, dataset: { key: item.key, kind: item.kind } },
+    h('div.cl-label', h('b', item.label), item.required ? h('span.cl-required', t('checklist_required')) : null),
+    item.hint ? h('div.hint', item.hint) : null,
+    rules.length ? h('div.hint', rules.join(' · ')) : null,
+    control,
+    h('div#status-' + item.key, statusLine(answer, item, a)),
+    eventLine);
+}
+
+function range(item) {
+  const unit = item.unit || '';
+  if (item.min_value === null) return `≤ ${item.max_value}${unit}`;
+  if (item.max_value === null) return `≥ ${item.min_value}${unit}`;
+  return `${item.min_value}–${item.max_value}${unit}`;
+}
+
+// Great-circle distance in metres (the server's own check is the one that counts).
+function metres(lon1, lat1, lon2, lat2) {
+  const rad = Math.PI / 180;
+  const dLat = (lat2 - lat1) * rad;
+  const dLon = (lon2 - lon1) * rad;
+  const s = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.sqrt(s));
 }
