@@ -94,6 +94,15 @@ def load(overrides: dict | None = None) -> dict:
         # An emergency alarm nobody acknowledged climbs to the city's consoles after this.
         "ALARM_ESCALATE_MINUTES": _float("ALARM_ESCALATE_MINUTES", 10.0),
         "SENSOR_CLEAR_QUIET_MINUTES": _float("SENSOR_CLEAR_QUIET_MINUTES", 60.0),
+        # Patrols 巡查 (docs/patrols.md): a grid's area within this distance of a day's tracks
+        # counts as covered; fixes less accurate than PATROL_MAX_ACCURACY_M are kept, not
+        # counted; consecutive fixes further apart in time, or implying a faster speed, are a
+        # gap in the track, not a walk; a patrol silent this long is stopped by the sweep.
+        "PATROL_COVER_RADIUS_M": _float("PATROL_COVER_RADIUS_M", 30.0),
+        "PATROL_MAX_ACCURACY_M": _float("PATROL_MAX_ACCURACY_M", 50.0),
+        "PATROL_MAX_GAP_SECONDS": _float("PATROL_MAX_GAP_SECONDS", 300.0),
+        "PATROL_MAX_SPEED_MPS": _float("PATROL_MAX_SPEED_MPS", 15.0),
+        "PATROL_ABANDON_HOURS": _float("PATROL_ABANDON_HOURS", 12.0),
         # Web processes share pushes through Redis; off only for in-process socket tests.
         "SOCKETIO_MESSAGE_QUEUE": True,
         # Origins allowed to open a Socket.IO connection besides our own (comma-separated).

@@ -30,6 +30,7 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
       grid: vector('grid', 7, 14),
       events: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       keyPlaces: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+      tracks: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       ...(basemap ? { basemap: { type: 'raster', tiles: [basemap], tileSize: 256 } } : {}),
     },
     layers: [
@@ -43,9 +44,12 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
       { id: 'grids', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, paint: { 'fill-color': 'rgba(0,0,0,0)', 'fill-outline-color': '#8fae8f', 'fill-opacity': zoomed(7, 0.35, 10, 0.7, 12, 1) } },
       // A grid too small to draw at this zoom comes as a dot (app/geo/tiles.py): all of them show.
       { id: 'grid-dots', type: 'circle', source: 'grid', 'source-layer': 'grid', minzoom: 7, filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': zoomed(7, 0.6, 11, 1.5), 'circle-color': '#8fae8f', 'circle-opacity': zoomed(7, 0.5, 10, 0.8) } },
+      // Patrol coverage 巡查覆盖率: grids coloured by the share covered (feature state by code).
+      { id: 'grid-coverage', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, paint: { 'fill-color': ['interpolate', ['linear'], ['coalesce', ['feature-state', 'coverage'], -1], -1, 'rgba(0,0,0,0)', 0, '#e8877f', 0.5, '#f2c94c', 1, '#2e9d5b'], 'fill-opacity': ['case', ['==', ['coalesce', ['feature-state', 'coverage'], -1], -1], 0, ['==', ['feature-state', 'coverage'], 0], 0.22, 0.5] } },
       { id: 'villages', type: 'line', source: 'village', 'source-layer': 'village', minzoom: 7, paint: { 'line-color': '#6a8caf', 'line-width': zoomed(7, 0.4, 9, 0.8, 11, 1), 'line-opacity': zoomed(7, 0.4, 9, 0.8, 11, 1), 'line-dasharray': [3, 2] } },
       { id: 'townships', type: 'line', source: 'township', 'source-layer': 'township', paint: { 'line-color': '#3d5a80', 'line-width': 1.5 } },
       { id: 'districts', type: 'line', source: 'district', 'source-layer': 'district', paint: { 'line-color': '#1d3557', 'line-width': 2.5 } },
+      { id: 'tracks', type: 'line', source: 'tracks', layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: { 'line-color': '#0a5bd3', 'line-width': 4, 'line-opacity': 0.85 } },
       { id: 'key-places', type: 'circle', source: 'keyPlaces', paint: { 'circle-radius': zoomed(9, 3, 14, 6), 'circle-color': ['case', ['get', 'visit_overdue'], '#c21818', '#7b3fa0'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } },
       { id: 'events', type: 'circle', source: 'events', paint: { 'circle-radius': 7, 'circle-color': COLORS, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
       { id: 'selected', type: 'circle', source: 'events', filter: ['==', ['get', 'id'], -1], paint: { 'circle-radius': 12, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#111', 'circle-stroke-width': 3 } },
@@ -98,6 +102,25 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
     },
     highlight(id) {
       map.setFilter('selected', ['==', ['get', 'id'], id ?? -1]);
+    },
+    // Patrol tracks (a GeoJSON geometry or FeatureCollection); the view fits the first drawn.
+    setTracks(geojson, { fit = true } = {}) {
+      const data = !geojson ? { type: 'FeatureCollection', features: [] }
+        : geojson.type === 'FeatureCollection' ? geojson : { type: 'Feature', geometry: geojson, properties: {} };
+      map.getSource('tracks').setData(data);
+      const coords = (data.features || [data]).flatMap((f) => (f.geometry ? f.geometry.coordinates.flat(f.geometry.type === 'MultiLineString' ? 1 : 0) : []));
+      if (fit && coords.length) {
+        const lons = coords.map((c) => c[0]);
+        const lats = coords.map((c) => c[1]);
+        map.fitBounds([[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]], { padding: 80, maxZoom: 17, duration: 0 });
+      }
+    },
+    // Coverage per grid (0–1) as feature state on the grid tiles; null clears the colours.
+    showCoverage(items) {
+      map.removeFeatureState({ source: 'grid', sourceLayer: 'grid' });
+      for (const item of items || []) {
+        map.setFeatureState({ source: 'grid', sourceLayer: 'grid', id: Number(item.code) }, { coverage: item.ratio });
+      }
     },
   };
 }
