@@ -3,9 +3,11 @@
 from rq import cron
 
 from app.accounts.tasks import purge_dead_tokens
+from app.checklists.tasks import run_checklist_sweep
 from app.classify.tasks import retrain_model
 from app.console.tasks import escalate_alarms
 from app.keys.tasks import flag_overdue_visits
+from app.patrols.tasks import stop_abandoned_patrols
 from app.realtime.tasks import purge_outbox
 from app.sla.tasks import run_sweep
 from app.supervision.tasks import escalate_silence
@@ -24,3 +26,7 @@ cron.register(purge_dead_tokens, queue_name="low", interval=3600)
 cron.register(retrain_model, queue_name="low", cron="30 3 * * *")
 # Visits are due by the day; an hour is punctual enough and the sweep is idempotent.
 cron.register(flag_overdue_visits, queue_name="low", interval=3600)
+# Patrols left running (a phone forgotten, an app never reopened) stop at their last fix.
+cron.register(stop_abandoned_patrols, queue_name="low", interval=3600)
+# Checklist work near due and overdue warns within a minute (the sweep is idempotent).
+cron.register(run_checklist_sweep, queue_name="high", interval=60)

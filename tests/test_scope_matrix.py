@@ -1049,9 +1049,507 @@ MATRIX.update(
 )
 
 
+# Checklist dispatch 清单派发: per grid, a checklist the city sent to that grid alone (so who
+# sees it follows the grid), its one assignment, and a failed answer carrying the grid's photo.
+CHECKLIST_SENDERS = frozenset(
+    {
+        "demo_dispatcher",
+        "demo_village",
+        "demo_supervisor_township",
+        "demo_supervisor_district",
+        "demo_supervisor_city",
+        "demo_admin",
+    }
+)
+CHECKLIST_ANSWERERS = frozenset({"demo_worker", "demo_leader", "demo_village"})
+
+
+def _checklist_world(w: World) -> dict[str, tuple[int, int]]:
+    """Per grid key: (checklist id, assignment id); created once per world."""
+    if not hasattr(w, "checklists"):
+        from datetime import timedelta
+
+        from app.checklists.models import (
+            Checklist,
+            ChecklistAnswer,
+            ChecklistAssignment,
+            ChecklistItem,
+        )
+        from app.core.db import utcnow
+        from app.core.scope import unscoped
+        from app.extensions import db
+        from app.geo.codes import CITY_CODE, ancestry
+
+        now, w.checklists = utcnow(), {}
+        with unscoped():
+            for key, code in GRIDS.items():
+                checklist = Checklist(
+                    title=f"矩阵清单 {key}",
+                    centre_id=int(CITY_CODE),
+                    created_at=now,
+                    due_at=now + timedelta(days=1),
+                    warn_at=now + timedelta(hours=18),
+                    targets={"areas": [code]},
+                    **ancestry(CITY_CODE),
+                )
+                db.session.add(checklist)
+                db.session.flush()
+                item = ChecklistItem(
+                    checklist=checklist, position=1, key="ok", label="是否有隐患", kind="yes_no",
+                    fail_on=True,
+                )  # fmt: skip
+                db.session.add(item)
+                db.session.flush()
+                assignment = ChecklistAssignment(
+                    checklist_id=checklist.id, target=f"g{code}", item_count=1, required_count=1,
+                    due_at=checklist.due_at, warn_at=checklist.warn_at, **ancestry(code),
+                )  # fmt: skip
+                db.session.add(assignment)
+                db.session.flush()
+                db.session.add(
+                    ChecklistAnswer(
+                        assignment=assignment, item_id=item.id, item_key="ok", yes=True,
+                        failed=True, fail_reason="回答为“是”", answered_by=w.homed_users[key],
+                        answered_at=now, attachment_ids=[w.attachments[key]],
+                    )
+                )  # fmt: skip
+                db.session.flush()
+                w.checklists[key] = (checklist.id, assignment.id)
+    return w.checklists
+
+
+def _checklist_url(w: World, k: str, tail: str = "") -> str:
+    return f"/api/v1/checklists/{_checklist_world(w)[k][0]}{tail}"
+
+
+def _assignment_url(w: World, k: str, tail: str = "") -> str:
+    return f"/api/v1/checklist-assignments/{_checklist_world(w)[k][1]}{tail}"
+
+
+def _new_checklist(areas: list[str]) -> dict:
+    from datetime import UTC, datetime, timedelta
+
+    return {
+        "title": "矩阵排查",
+        "due_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        "items": [{"label": "拍照", "kind": "photo"}],
+        "targets": {"areas": areas},
+    }
+
+
+MATRIX.update(
+    {
+        ("GET", "/api/v1/checklists"): Case(
+            call=lambda a, u, w, k: [_checklist_world(w), a.get(u, "/api/v1/checklists")][-1],
+            observed=lambda r, w, k: w.checklists[k][0] in {c["id"] for c in r.json["items"]},
+        ),
+        ("POST", "/api/v1/checklists"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, "/api/v1/checklists", json=_new_checklist([GRIDS[k]])
+            ),
+            observed=lambda r, w, k: r.status_code == 201,
+            roles=CHECKLIST_SENDERS,
+        ),
+        ("POST", "/api/v1/checklists/targets"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, "/api/v1/checklists/targets", json={"areas": [GRIDS[k]]}
+            ),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["grids"] == 1,
+            roles=CHECKLIST_SENDERS,
+        ),
+        ("GET", "/api/v1/checklists/<id:checklist_id>"): Case(
+            call=lambda a, u, w, k: a.get(u, _checklist_url(w, k)),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["figures"]["assignments"] == 1,
+        ),
+        ("GET", "/api/v1/checklists/<id:checklist_id>/progress"): Case(
+            call=lambda a, u, w, k: a.get(u, _checklist_url(w, k, "/progress")),
+            observed=lambda r, w, k: (
+                r.status_code == 200 and GRIDS[k] in {n["code"] for n in r.json["nodes"]}
+            ),
+        ),
+        ("GET", "/api/v1/checklist-assignments"): Case(
+            call=lambda a, u, w, k: a.get(
+                u, f"/api/v1/checklist-assignments?checklist_id={_checklist_world(w)[k][0]}"
+            ),
+            observed=lambda r, w, k: w.checklists[k][1] in {x["id"] for x in r.json["items"]},
+        ),
+        ("GET", "/api/v1/checklist-assignments/<id:assignment_id>"): Case(
+            call=lambda a, u, w, k: a.get(u, _assignment_url(w, k)),
+            observed=lambda r, w, k: r.status_code == 200,
+        ),
+        ("PUT", "/api/v1/checklist-assignments/<id:assignment_id>/answers/<item_key>"): Case(
+            call=lambda a, u, w, k: a.request(
+                u, "PUT", _assignment_url(w, k, "/answers/ok"), json={"yes": False}
+            ),
+            observed=lambda r, w, k: r.status_code == 200,
+            roles=CHECKLIST_ANSWERERS,
+        ),
+        ("POST", "/api/v1/checklist-assignments/<id:assignment_id>/answers/<item_key>/event"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                _assignment_url(w, k, "/answers/ok/event"),
+                json={"client_uuid": str(uuid.uuid4())},
+            ),
+            observed=lambda r, w, k: r.status_code == 201 and r.json["source"] == "checklist",
+            roles=CHECKLIST_ANSWERERS,
+        ),
+        ("GET", "/api/v1/checklist-assignments/<id:assignment_id>/photos/<id:attachment_id>"): Case(
+            call=lambda a, u, w, k: a.get(u, _assignment_url(w, k, f"/photos/{w.attachments[k]}")),
+            observed=lambda r, w, k: r.status_code == 200 and r.data == f"photo {k}".encode(),
+        ),
+    }
+)
+
 # --- checklists: cases go above this line ---
 
+# Patrols 巡查: one stopped patrol in each grid by the grid worker homed there, with its fixes
+# and coverage, made on first use. Field roles write only their own patrols ("own": one the
+# caller starts; "other": the one in grid A1); a start belongs to the grid it starts in when
+# that grid is the caller's, so the scope oracle decides where a start lands.
+PATROLLERS = frozenset({"demo_worker", "demo_leader", "demo_village"})
+
+
+def _patrol_world(w: World) -> dict[str, tuple[int, str]]:
+    """Per grid key: (patrol id, its uuid); w.patrol_day is their local day."""
+    if not hasattr(w, "patrols"):
+        from datetime import timedelta
+
+        from app.core.db import utcnow
+        from app.core.scope import unscoped
+        from app.extensions import db
+        from app.geo.codes import ancestry
+        from app.patrols import coverage, service
+        from app.patrols.models import Patrol, PatrolPoint
+
+        w.patrols = {}
+        start = utcnow() - timedelta(hours=1)
+        w.patrol_day = start.astimezone(service.LOCAL).date().isoformat()
+        with unscoped():
+            for key, code in GRIDS.items():
+                lon, lat = w.points[key]
+                patrol = Patrol(
+                    uuid=uuid.uuid4(),
+                    user_id=w.homed_users[key],
+                    status="active",
+                    started_at=start,
+                    **ancestry(code),
+                )
+                db.session.add(patrol)
+                db.session.flush()
+                db.session.add_all(
+                    PatrolPoint(
+                        patrol_id=patrol.id,
+                        at=start + timedelta(seconds=15 * i),
+                        lon=lon + i * 1e-5,
+                        lat=lat,
+                        accuracy_m=5,
+                        counted=True,
+                        grid_id=int(code),
+                    )
+                    for i in range(3)
+                )
+                db.session.flush()
+                service.rebuild(patrol)
+                patrol.status, patrol.stopped_by = "stopped", "user"
+                patrol.ended_at = start + timedelta(minutes=5)
+                db.session.flush()
+                coverage.recompute(patrol.id)
+                w.patrols[key] = (patrol.id, str(patrol.uuid))
+    return w.patrols
+
+
+def _patrol_uuid(a, u, w, k) -> str:
+    """The caller's own new patrol ("own"), or grid A1's worker's ("other")."""
+    from datetime import UTC, datetime, timedelta
+
+    if k == "other":
+        return _patrol_world(w)["A1"][1]
+    body = {
+        "uuid": str(uuid.uuid4()),
+        "started_at": (datetime.now(UTC) - timedelta(minutes=10)).isoformat(),
+    }
+    a.post(u, "/api/v1/patrols", json=body)
+    return body["uuid"]
+
+
+def _fix_now() -> dict:
+    from datetime import UTC, datetime, timedelta
+
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    return {"at": at.isoformat(), "lon": 106.57, "lat": 29.55, "accuracy_m": 5}
+
+
+MATRIX.update(
+    {
+        ("GET", "/api/v1/patrols"): Case(
+            call=lambda a, u, w, k: [_patrol_world(w), a.get(u, "/api/v1/patrols?page_size=500")][
+                -1
+            ],
+            observed=lambda r, w, k: w.patrols[k][0] in {i["id"] for i in r.json["items"]},
+        ),
+        ("GET", "/api/v1/patrols/<id:patrol_id>"): Case(
+            call=lambda a, u, w, k: a.get(u, f"/api/v1/patrols/{_patrol_world(w)[k][0]}"),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["track"] is not None,
+        ),
+        # A village's coverage: the grids of it the caller sees, each with its figures.
+        ("GET", "/api/v1/patrols/coverage"): Case(
+            call=lambda a, u, w, k: [
+                _patrol_world(w),
+                a.get(u, f"/api/v1/patrols/coverage?area={GRIDS[k][:12]}&day={w.patrol_day}"),
+            ][-1],
+            observed=lambda r, w, k: (
+                r.status_code == 200
+                and any(i["code"] == GRIDS[k] and i["patrols"] == 1 for i in r.json["items"])
+            ),
+        ),
+        ("POST", "/api/v1/patrols"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                "/api/v1/patrols",
+                json={
+                    "uuid": str(uuid.uuid4()),
+                    "started_at": _fix_now()["at"],
+                    "location": {"type": "Point", "coordinates": list(w.points[k])},
+                },
+            ),
+            observed=lambda r, w, k: r.status_code == 201 and r.json["grid"] == GRIDS[k],
+            roles=PATROLLERS,
+        ),
+        ("POST", "/api/v1/patrols/<uuid:patrol_uuid>/points"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                f"/api/v1/patrols/{_patrol_uuid(a, u, w, k)}/points",
+                json={"points": [_fix_now()]},
+            ),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["accepted"] == 1,
+            roles=PATROLLERS,
+            resources=("own", "other"),
+            oracle=lambda user, k: k == "own",
+        ),
+        ("POST", "/api/v1/patrols/<uuid:patrol_uuid>/stop"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                f"/api/v1/patrols/{_patrol_uuid(a, u, w, k)}/stop",
+                json={"ended_at": _fix_now()["at"]},
+            ),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["status"] == "stopped",
+            roles=PATROLLERS,
+            resources=("own", "other"),
+            oracle=lambda user, k: k == "own",
+        ),
+    }
+)
+
 # --- patrols: cases go above this line ---
+
+# "一表通" report forms: per township (A: the demo's, B: 七星岗街道) a published grid-level
+# form with the filings of the matrix grids and a draft, made on first use. A form is seen
+# from inside its township's subtree or from above it; a draft only at or above its township.
+FORM_TOWNSHIPS = {"A": "500103003000", "B": "500103001000"}
+FORM_AUTHORS = frozenset({"demo_dispatcher", "demo_admin"})
+FORM_FILLERS = frozenset(
+    {"demo_worker", "demo_leader", "demo_village", "demo_dispatcher"}
+    | {f"demo_board_{b}" for b in ("party", "economy", "livelihood", "safety")}
+)
+FORM_REVIEWERS = frozenset(
+    {"demo_leader", "demo_village", "demo_dispatcher", "demo_supervisor_township"}
+    | {"demo_supervisor_district", "demo_supervisor_city", "demo_admin"}
+)
+_FORM_FIELDS = [
+    {"key": "n", "label": "数量", "type": "integer", "unit": "", "required": False,
+     "aggregate": "sum", "choices": [], "source": None, "min": None, "max": None,
+     "decimals": 0, "hint": ""},
+]  # fmt: skip
+
+
+def _township_of(grid_key: str) -> str:
+    return grid_key[0]
+
+
+def _new_form(township_key: str, status: str) -> int:
+    from datetime import date
+
+    from app.core.scope import unscoped
+    from app.extensions import db
+    from app.forms.models import Form
+    from app.forms.sources import bounds
+    from app.geo.codes import ancestry
+
+    code = FORM_TOWNSHIPS[township_key]
+    due = date(2099, 12, 31)
+    with unscoped():
+        form = Form(
+            title=f"矩阵报表 {township_key}",
+            period_kind="month",
+            period_start=date(2026, 3, 1),
+            period_end=date(2026, 3, 31),
+            due_on=due,
+            due_at=bounds(due, due)[1],
+            fill_level="grid",
+            fields=_FORM_FIELDS,
+            status=status,
+            owner_area_id=int(code),
+            **ancestry(code),
+        )
+        db.session.add(form)
+        db.session.flush()
+    return form.id
+
+
+def _form_world(w: World) -> World:
+    """w.forms, w.form_drafts (per township) and w.filings (per grid), created once."""
+    if not hasattr(w, "forms"):
+        from app.core.scope import unscoped
+        from app.extensions import db
+        from app.forms.models import Filing
+        from app.geo.codes import ancestry
+
+        w.forms = {k: _new_form(k, "published") for k in FORM_TOWNSHIPS}
+        w.form_drafts = {k: _new_form(k, "draft") for k in FORM_TOWNSHIPS}
+        w.filings = {}
+        with unscoped():
+            for key, code in GRIDS.items():
+                filing = Filing(
+                    form_id=w.forms[_township_of(key)], area_id=int(code), **ancestry(code)
+                )
+                db.session.add(filing)
+                db.session.flush()
+                w.filings[key] = filing.id
+    return w
+
+
+def _submitted(w: World, k: str) -> int:
+    from app.core.db import utcnow
+    from app.core.scope import unscoped
+    from app.extensions import db
+    from app.forms.models import Filing
+
+    with unscoped():
+        filing = db.session.get(Filing, _form_world(w).filings[k])
+        filing.status, filing.submitted_at = "submitted", utcnow()
+        db.session.flush()
+    return filing.id
+
+
+def _sees_form(user: str, key: str) -> bool:
+    return any(SEES[user](GRIDS[g]) for g in GRIDS if _township_of(g) == key)
+
+
+def _sees_draft(user: str, key: str) -> bool:
+    return SEES[user](FORM_TOWNSHIPS[key])
+
+
+def _form_body(k: str) -> dict:
+    return {
+        "title": "矩阵报表",
+        "period_kind": "month",
+        "period_start": "2026-03-01",
+        "due_on": "2099-12-31",
+        "fill_level": "grid",
+        "area": FORM_TOWNSHIPS[k],
+        "fields": [{"key": "n", "label": "数量", "type": "integer"}],
+    }
+
+
+def _form_case(call, observed, roles=None, oracle=_sees_form) -> Case:
+    return Case(call=call, observed=observed, roles=roles, resources=("A", "B"), oracle=oracle)
+
+
+def _filing_url(w: World, k: str, tail: str = "") -> str:
+    return f"/api/v1/filings/{_form_world(w).filings[k]}{tail}"
+
+
+def _rollup_url(w: World, k: str, what: str) -> str:
+    form_id = _form_world(w).forms[_township_of(k)]
+    return f"/api/v1/forms/{form_id}/{what}?area={GRIDS[k]}"
+
+
+MATRIX.update(
+    {
+        ("GET", "/api/v1/forms/sources"): Case(
+            call=lambda a, u, w, k: a.get(u, "/api/v1/forms/sources"),
+            observed=lambda r, w, k: r.status_code == 200 and len(r.json["items"]) > 0,
+            resources=("any",),
+            oracle=lambda user, k: True,
+        ),
+        ("GET", "/api/v1/forms"): _form_case(
+            lambda a, u, w, k: [_form_world(w), a.get(u, "/api/v1/forms?page_size=500")][-1],
+            lambda r, w, k: w.forms[k] in {f["id"] for f in r.json["items"]},
+        ),
+        ("POST", "/api/v1/forms"): _form_case(
+            lambda a, u, w, k: a.post(u, "/api/v1/forms", json=_form_body(k)),
+            lambda r, w, k: r.status_code == 201,
+            roles=FORM_AUTHORS,
+            oracle=_sees_draft,
+        ),
+        ("GET", "/api/v1/forms/<id:form_id>"): _form_case(
+            lambda a, u, w, k: a.get(u, f"/api/v1/forms/{_form_world(w).forms[k]}"),
+            lambda r, w, k: r.status_code == 200,
+        ),
+        ("PUT", "/api/v1/forms/<id:form_id>"): _form_case(
+            lambda a, u, w, k: a.request(
+                u, "PUT", f"/api/v1/forms/{_form_world(w).form_drafts[k]}", json=_form_body(k)
+            ),
+            lambda r, w, k: r.status_code == 200,
+            roles=FORM_AUTHORS,
+            oracle=_sees_draft,
+        ),
+        ("DELETE", "/api/v1/forms/<id:form_id>"): _form_case(
+            lambda a, u, w, k: a.request(u, "DELETE", f"/api/v1/forms/{_new_form(k, 'draft')}"),
+            lambda r, w, k: r.status_code == 204,
+            roles=FORM_AUTHORS,
+            oracle=_sees_draft,
+        ),
+        ("POST", "/api/v1/forms/<id:form_id>/publish"): _form_case(
+            lambda a, u, w, k: a.post(u, f"/api/v1/forms/{_new_form(k, 'draft')}/publish"),
+            lambda r, w, k: r.status_code == 200 and r.json["progress"]["expected"] > 0,
+            roles=FORM_AUTHORS,
+            oracle=_sees_draft,
+        ),
+        ("POST", "/api/v1/forms/<id:form_id>/close"): _form_case(
+            lambda a, u, w, k: a.post(u, f"/api/v1/forms/{_new_form(k, 'published')}/close"),
+            lambda r, w, k: r.status_code == 200 and r.json["status"] == "closed",
+            roles=FORM_AUTHORS,
+            oracle=_sees_draft,
+        ),
+        ("GET", "/api/v1/forms/<id:form_id>/rollup"): Case(
+            call=lambda a, u, w, k: a.get(u, _rollup_url(w, k, "rollup")),
+            observed=lambda r, w, k: (
+                r.status_code == 200 and [x["area"]["code"] for x in r.json["rows"]] == [GRIDS[k]]
+            ),
+        ),
+        ("GET", "/api/v1/forms/<id:form_id>/export.xlsx"): Case(
+            call=lambda a, u, w, k: a.get(u, _rollup_url(w, k, "export.xlsx")),
+            observed=lambda r, w, k: r.status_code == 200 and r.data[:2] == b"PK",
+        ),
+        ("GET", "/api/v1/filings"): Case(
+            call=lambda a, u, w, k: [_form_world(w), a.get(u, "/api/v1/filings?page_size=500")][-1],
+            observed=lambda r, w, k: w.filings[k] in {f["id"] for f in r.json["items"]},
+        ),
+        ("GET", "/api/v1/filings/<id:filing_id>"): Case(
+            call=lambda a, u, w, k: a.get(u, _filing_url(w, k)),
+            observed=lambda r, w, k: r.status_code == 200,
+        ),
+        # Only the grid's own people fill it: the demo worker, bound to A1.
+        ("PUT", "/api/v1/filings/<id:filing_id>"): Case(
+            call=lambda a, u, w, k: a.request(
+                u, "PUT", _filing_url(w, k), json={"values": {"n": 1}, "submit": True}
+            ),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["status"] == "submitted",
+            roles=FORM_FILLERS,
+            oracle=lambda user, k: user == "demo_worker" and k == "A1",
+        ),
+        # Any reviewer above the grid who sees it may return it.
+        ("POST", "/api/v1/filings/<id:filing_id>/return"): Case(
+            call=lambda a, u, w, k: a.post(
+                u, f"/api/v1/filings/{_submitted(w, k)}/return", json={"reason": "矩阵退回"}
+            ),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["status"] == "returned",
+            roles=FORM_REVIEWERS,
+        ),
+    }
+)
+
 
 # --- forms: cases go above this line ---
 

@@ -90,6 +90,15 @@ export async function startPhone(root, me) {
     } else if (message.kind === 'checklist_assigned') {
       toast(`${t('checklists')}: ${payload.title || ''}`, 'info');
       if (['home', 'checklists'].includes(page())) route();
+    } else if (message.kind === 'form_published' || message.kind === 'form_returned') {
+      // A new 一表通 form to fill, or mine sent back for correction with the reason.
+      const returned = message.kind === 'form_returned';
+      toast(`${t('forms')}: ${payload.title || ''}${returned ? ` · ${payload.reason || ''}` : ''}`, returned ? 'warn' : 'info');
+      if (['home', 'forms'].includes(page())) route(); // never under someone typing
+    } else if (message.kind === 'checklist_near_due' || message.kind === 'checklist_overdue') {
+      const late = message.kind === 'checklist_overdue';
+      toast(`${t('checklists')} ${t(late ? 'overdue' : 'near_due')}: ${payload.title || ''}`, late ? 'error' : 'warn');
+      if (['home', 'checklists'].includes(page())) route();
     } else if (message.kind === 'supervision') {
       toast(`${t('supervise')} #${message.event_id}: ${payload.message || ''}`, 'warn');
       if (page() === 'home') route();
