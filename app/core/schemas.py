@@ -92,3 +92,53 @@ class BaseSchema(ma.Schema):
         if _has_nul(data if isinstance(data, dict | list) else dict(data)):
             raise ma.ValidationError("文本中不能包含空字符（NUL）")
         return data
+
+
+class EachJudged(fields.List):
+    """A batch whose items are judged one by one: good ones are kept with their index, bad ones
+    set aside with theirs and a reason (one bad item must not cost the sender the rest)."""
+
+    def __init__(self, schema: type[ma.Schema], *, code: str, message: str, **kwargs):
+        super().__init__(fields.Nested(schema), **kwargs)
+        self._item = schema()
+        self._code = code
+        self._message = message
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        good, bad = [], []
+        for index, item in enumerate(value):
+            try:
+                good.append({**self._item.load(item), "index": index})
+            except ma.ValidationError as error:
+                bad.append(
+                    {
+                        "index": index,
+                        "code": self._code,
+                        "message": self._message,
+                        "errors": error.messages,
+                    }
+                )
+        return {"good": good, "bad": bad}
+
+
+class BatchSchema(BaseSchema):
+    """A body holding one EachJudged list named ITEMS, of 1 to MAX_ITEMS items (TOO_MANY says
+    so); it loads as {ITEMS: the good items, "rejected": the bad ones}."""
+
+    ITEMS = "items"
+    MAX_ITEMS = 500
+    TOO_MANY = "每批应为 1 到 500 项"
+
+    @ma.pre_load
+    def _bounded(self, data, **kwargs):
+        # Length is checked on the raw list: the field's result is the split, not the list.
+        items = data.get(self.ITEMS) if isinstance(data, dict) else None
+        if isinstance(items, list) and not 1 <= len(items) <= self.MAX_ITEMS:
+            raise ma.ValidationError(self.TOO_MANY, self.ITEMS)
+        return data
+
+    @ma.post_load
+    def _split(self, data, **kwargs):
+        return {self.ITEMS: data[self.ITEMS]["good"], "rejected": data[self.ITEMS]["bad"]}

@@ -7,7 +7,7 @@ from datetime import date
 import marshmallow as ma
 
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema, Instant
+from app.core.schemas import BaseSchema, BatchSchema, EachJudged, Instant
 from app.geo.schemas import GeoPointSchema
 from app.patrols.models import STATUSES, STOPPED_BY
 
@@ -49,37 +49,15 @@ class PatrolPointInSchema(BaseSchema):
     accuracy_m = _ACCURACY
 
 
-_point_in = PatrolPointInSchema()
+class PatrolPointBatchSchema(BatchSchema):
+    ITEMS = "points"
+    MAX_ITEMS = MAX_BATCH
+    TOO_MANY = f"每批定位点应为 1 到 {MAX_BATCH} 个"
 
-
-class PointItems(ma.fields.List):
-    """A batch's fixes, each judged alone: good ones are kept with their index, bad ones set
-    aside with theirs (one bad fix must not cost the phone the rest of its track)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(ma.fields.Nested(PatrolPointInSchema), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, list):
-            raise self.make_error("invalid")
-        good, bad = [], []
-        for index, item in enumerate(value):
-            try:
-                good.append({**_point_in.load(item), "index": index})
-            except ma.ValidationError as error:
-                bad.append(
-                    {
-                        "index": index,
-                        "code": "invalid_point",
-                        "message": "定位点格式无效",
-                        "errors": error.messages,
-                    }
-                )
-        return {"good": good, "bad": bad}
-
-
-class PatrolPointBatchSchema(BaseSchema):
-    points = PointItems(
+    points = EachJudged(
+        PatrolPointInSchema,
+        code="invalid_point",
+        message="定位点格式无效",
         required=True,
         metadata={
             "description": f"一批定位点（至多 {MAX_BATCH} 个），按巡查+时间去重",
@@ -87,18 +65,6 @@ class PatrolPointBatchSchema(BaseSchema):
             "maxItems": MAX_BATCH,
         },
     )
-
-    @ma.pre_load
-    def _bounded(self, data, **kwargs):
-        # Length is checked on the raw list: the field's result is the split, not the list.
-        items = data.get("points") if isinstance(data, dict) else None
-        if isinstance(items, list) and not 1 <= len(items) <= MAX_BATCH:
-            raise ma.ValidationError(f"每批定位点应为 1 到 {MAX_BATCH} 个", "points")
-        return data
-
-    @ma.post_load
-    def _split(self, data, **kwargs):
-        return {"points": data["points"]["good"], "rejected": data["points"]["bad"]}
 
 
 class PatrolStopSchema(BaseSchema):

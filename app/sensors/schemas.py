@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app.core.pagination import PageArgsSchema
-from app.core.schemas import BaseSchema, Instant
+from app.core.schemas import BaseSchema, BatchSchema, EachJudged, Instant
 from app.geo.schemas import GeoPointSchema
 from app.sensors.models import LEVELS, RULE_KINDS, TYPES
 from app.sensors.types import SPECS
@@ -107,37 +107,15 @@ class SensorReadingInSchema(BaseSchema):
     value = ma.fields.Float(required=True, validate=_VALUE, allow_nan=False)
 
 
-_reading_in = SensorReadingInSchema()
+class SensorReadingBatchSchema(BatchSchema):
+    ITEMS = "readings"
+    MAX_ITEMS = MAX_BATCH
+    TOO_MANY = f"每批读数应为 1 到 {MAX_BATCH} 条"
 
-
-class ReadingItems(ma.fields.List):
-    """A batch's items, each judged alone: good ones are kept with their index, bad ones are
-    set aside with theirs (one bad reading must not cost the device the rest of its batch)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(ma.fields.Nested(SensorReadingInSchema), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, list):
-            raise self.make_error("invalid")
-        good, bad = [], []
-        for index, item in enumerate(value):
-            try:
-                good.append({**_reading_in.load(item), "index": index})
-            except ma.ValidationError as error:
-                bad.append(
-                    {
-                        "index": index,
-                        "code": "invalid_reading",
-                        "message": "读数格式无效",
-                        "errors": error.messages,
-                    }
-                )
-        return {"good": good, "bad": bad}
-
-
-class SensorReadingBatchSchema(BaseSchema):
-    readings = ReadingItems(
+    readings = EachJudged(
+        SensorReadingInSchema,
+        code="invalid_reading",
+        message="读数格式无效",
         required=True,
         metadata={
             "description": f"一批读数（至多 {MAX_BATCH} 条），按设备+时间去重",
@@ -145,18 +123,6 @@ class SensorReadingBatchSchema(BaseSchema):
             "maxItems": MAX_BATCH,
         },
     )
-
-    @ma.pre_load
-    def _bounded(self, data, **kwargs):
-        # Length is checked on the raw list: the field's result is the split, not the list.
-        items = data.get("readings") if isinstance(data, dict) else None
-        if isinstance(items, list) and not 1 <= len(items) <= MAX_BATCH:
-            raise ma.ValidationError(f"每批读数应为 1 到 {MAX_BATCH} 条", "readings")
-        return data
-
-    @ma.post_load
-    def _split(self, data, **kwargs):
-        return {"readings": data["readings"]["good"], "rejected": data["readings"]["bad"]}
 
 
 class SensorRejectedSchema(BaseSchema):
