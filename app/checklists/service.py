@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import case, func, insert, or_, select, true
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import GridBinding, User
@@ -24,7 +24,7 @@ from app.core.auth import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.pagination import Page, paginate
-from app.core.scope import unscoped, values_in_scope
+from app.core.scope import LEVELS, unscoped, values_in_scope
 from app.events import audit
 from app.events import service as events
 from app.events.duplicates import distance_m
@@ -51,7 +51,6 @@ WARN_FRACTION = 0.75
 PLACE_DISTANCE_M = 200.0
 # The phone's list: open assignments, and those due within the last week (to see what was done).
 RECENT = timedelta(days=7)
-_LEVELS = ("district", "township", "village", "grid")
 
 
 # -- targets --------------------------------------------------------------------------------
@@ -97,18 +96,20 @@ def _centre(principal: Principal) -> int:
     raise Forbidden("只有镇街、村社、区县或市级人员可以派发清单", code="action_forbidden")
 
 
-def _grids_under(codes: list[str]) -> list[int]:
-    grids: set[int] = set()
+def _under(model, codes: list[str]):
+    """Rows of an area-scoped model (or areas) under any of these nodes, as one condition."""
+    by_level: dict[str, list[int]] = defaultdict(list)
     for code in codes:
-        level = level_of(code)
-        if level == "grid":
-            grids.add(int(code))
-            continue
-        stmt = select(Area.id).where(Area.level == AreaLevel.GRID)
-        if level != "city":
-            stmt = stmt.where(getattr(Area, f"{level}_id") == int(code))
-        grids.update(db.session.scalars(stmt))
-    return sorted(grids)
+        by_level[level_of(code)].append(int(code))
+    if "city" in by_level:
+        return true()
+    return or_(*(getattr(model, f"{level}_id").in_(ids) for level, ids in by_level.items()))
+
+
+def _grids_under(codes: list[str]) -> list[int]:
+    """The grids under these nodes, in one query however many codes there are."""
+    stmt = select(Area.id).where(Area.level == AreaLevel.GRID, _under(Area, codes))
+    return list(db.session.scalars(stmt.order_by(Area.id)))
 
 
 def resolve_targets(
@@ -145,7 +146,7 @@ def resolve_targets(
             KeyPlace.kind_code == key_place_kind, KeyPlace.active.is_(True)
         )
         if codes:
-            stmt = stmt.where(KeyPlace.grid_id.in_(_grids_under(codes)))
+            stmt = stmt.where(_under(KeyPlace, codes))
         targets.places = list(db.session.scalars(stmt.order_by(KeyPlace.grid_id, KeyPlace.id)))
         if not targets.places:
             raise ValidationFailed(
@@ -385,12 +386,11 @@ def _decorate(checklists: list[Checklist]) -> None:
     ).all()
     figures = {r.checklist_id: {k: int(getattr(r, k)) for k in FIGURES[:-1]} for r in rows}
     raised = _events_by(ChecklistAssignment.checklist_id, ids)
-    names = _area_names({c.centre_id for c in checklists})
+    _decorate_briefs(checklists)
     people = _user_names({c.created_by for c in checklists if c.created_by})
     for checklist in checklists:
         checklist.figures = {**_zero(), **figures.get(checklist.id, {})}
         checklist.figures["events"] = raised.get(checklist.id, 0)
-        checklist.centre_name = names.get(checklist.centre_id, "")
         checklist.created_by_name = people.get(checklist.created_by, "")
 
 
@@ -428,7 +428,7 @@ def progress(*, checklist_id: int) -> dict:
         figures = {k: int(getattr(row, k)) for k in FIGURES[:-1]}
         figures["events"] = raised.get(row.grid_id, 0)
         parent = None
-        for level in _LEVELS:
+        for level in LEVELS:
             node_id = getattr(row, f"{level}_id")
             if node_id is None:
                 continue
@@ -442,7 +442,7 @@ def progress(*, checklist_id: int) -> dict:
         for key, value in figures.items():
             totals[key] += value
     names = _area_names(nodes)
-    ordered = sorted(nodes.values(), key=lambda n: (_LEVELS.index(n["level"]), n["code"]))
+    ordered = sorted(nodes.values(), key=lambda n: (LEVELS.index(n["level"]), n["code"]))
     for node in ordered:
         node["name"] = names.get(int(node["code"]), node["code"])
     return {
@@ -482,9 +482,7 @@ def list_assignments(*, filters: dict) -> Page:
         code = filters["area"]
         if not is_code(code):
             raise ValidationFailed("区域代码无效", code="bad_area", area=code)
-        level = level_of(code)
-        if level != "city":
-            stmt = stmt.where(getattr(a, f"{level}_id") == int(code))
+        stmt = stmt.where(_under(a, [code]))
     stmt = stmt.order_by(case((a.completed_at.is_(None), 0), else_=1), a.due_at, a.grid_id, a.id)
     page_ = paginate(stmt, page=filters["page"], page_size=filters["page_size"])
     decorate_assignments(page_.items)

@@ -3,7 +3,7 @@ grid's copy: list, answer item by item, raise an event from a failed item, photo
 
 from __future__ import annotations
 
-from flask import jsonify, send_file
+from flask import jsonify
 
 from app.checklists import service
 from app.checklists.schemas import (
@@ -139,10 +139,4 @@ def raise_event(args, assignment_id: int, item_key: str):
 def get_photo(assignment_id: int, attachment_id: int):
     """A photo answering an assignment I can see (staff see the workers' photos here)."""
     attachment = service.photo(assignment_id=assignment_id, attachment_id=attachment_id)
-    store = attachments.storage()
-    path = store.path_for(attachment.storage_key)
-    if path is not None:
-        return send_file(path, mimetype=attachment.mime, max_age=86400, conditional=True)
-    from io import BytesIO
-
-    return send_file(BytesIO(store.get(attachment.storage_key)), mimetype=attachment.mime)
+    return attachments.send(attachment)

@@ -14,7 +14,7 @@ from app.accounts.roles import BOARD_NAMES_ZH, ROLE_NAMES_ZH, Board, Role
 from app.core.auth import Principal
 from app.core.errors import ValidationFailed
 from app.core.pagination import Page
-from app.events.lifecycle import Action, State
+from app.events.lifecycle import NOT_FILED, Action, State
 from app.events.models import Event, EventAudit
 from app.extensions import db
 from app.geo import service as geo
@@ -42,7 +42,6 @@ COUNTS = (
 RATES = ("closure_rate", "on_time_rate", "rework_rate", "extension_rate", "return_rate")
 MEASURES = (*COUNTS, *RATES, "avg_handling_hours")
 SORTS = tuple(f"{sign}{m}" for m in MEASURES for sign in ("", "-"))
-_NOT_FILED = (State.REPORTED, State.REJECTED, State.MERGED)
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ def _flag(condition):
 
 def _event_rows(key_columns: list, criteria: list):
     """One row per event of the cohort, with its 0/1 contributions to each count."""
-    filed = Event.state.not_in(_NOT_FILED)
+    filed = Event.state.not_in(NOT_FILED)
     closed = Event.state == State.CLOSED
     return select(
         *key_columns,

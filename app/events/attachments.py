@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
-from flask import current_app
+from flask import Response, current_app, send_file
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,6 +23,16 @@ def storage() -> Storage:
     if "wangge_storage" not in ext:
         ext["wangge_storage"] = LocalStorage(Path(current_app.config["UPLOAD_DIR"]))
     return ext["wangge_storage"]
+
+
+def send(attachment: Attachment) -> Response:
+    """The cleaned photo file as a response: from disk when the storage has a path (cached a
+    day, revalidated), else its bytes."""
+    store = storage()
+    path = store.path_for(attachment.storage_key)
+    if path is not None:
+        return send_file(path, mimetype=attachment.mime, max_age=86400, conditional=True)
+    return send_file(BytesIO(store.get(attachment.storage_key)), mimetype=attachment.mime)
 
 
 def upload(*, principal: Principal, data: bytes) -> tuple[Attachment, bool]:

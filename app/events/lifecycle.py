@@ -44,6 +44,8 @@ STATE_NAMES_ZH = {
 TERMINAL = frozenset({State.REJECTED, State.MERGED, State.CLOSED})
 # States in which someone is working against a stage deadline.
 OPEN = frozenset(State) - TERMINAL
+# Never accepted as a case 立案 (docs/evaluation.md: filed = every other state).
+NOT_FILED = (State.REPORTED, State.REJECTED, State.MERGED)
 
 
 class Stage(StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, send_file
+from flask import jsonify
 
 from app.accounts.roles import Role
 from app.classify import service as classify
@@ -176,10 +176,4 @@ def get_attachment(attachment_id: int):
 def get_attachment_content(attachment_id: int):
     """The cleaned photo file."""
     attachment = attachments.get_attachment(attachment_id=attachment_id)
-    store = attachments.storage()
-    path = store.path_for(attachment.storage_key)
-    if path is not None:
-        return send_file(path, mimetype=attachment.mime, max_age=86400, conditional=True)
-    from io import BytesIO
-
-    return send_file(BytesIO(store.get(attachment.storage_key)), mimetype=attachment.mime)
+    return attachments.send(attachment)

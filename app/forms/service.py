@@ -439,12 +439,20 @@ def get_filing(*, principal: Principal, filing_id: int) -> Filing:
     a submitted filing keeps those it was submitted with.
     """
     filing, form = _get_filing(filing_id)
+    return _detail(filing, form, principal)
+
+
+def _detail(
+    filing: Filing, form: Form, principal: Principal, system_now: dict | None = None
+) -> Filing:
+    """get_filing's answer for a filing in hand; `system_now` when the figures were just
+    worked out (a save), so they are not counted twice."""
     _describe([filing], principal, {form.id: form})
     filing.form = decorate([form], principal)[0]
     if filing.status == FilingStatus.SUBMITTED or form.status != FormStatus.PUBLISHED:
         filing.system_now = dict(filing.system or {})
     else:
-        filing.system_now = _system_values(form, filing.area_id)
+        filing.system_now = system_now or _system_values(form, filing.area_id)
     filing.log = list(
         db.session.scalars(
             select(FilingLog)
@@ -484,7 +492,7 @@ def save_filing(*, principal: Principal, filing_id: int, values: dict, submit: b
     cleaned = field_rules.clean_values(form.fields, given, complete=submit)
     if filing.status == FilingStatus.SUBMITTED:
         if submit and cleaned == filing.values:
-            return get_filing(principal=principal, filing_id=filing.id)
+            return _detail(filing, form, principal)
         raise Conflict("已上报，如需修改请由上级退回", code="filing_submitted")
     now = utcnow()
     before = filing.status
@@ -500,7 +508,7 @@ def save_filing(*, principal: Principal, filing_id: int, values: dict, submit: b
     db.session.flush()
     if submit:
         _tell_above(filing, form, "form_submitted")
-    return get_filing(principal=principal, filing_id=filing.id)
+    return _detail(filing, form, principal, system_now=system)
 
 
 def _tell_above(filing: Filing, form: Form, kind: str) -> None:
@@ -583,7 +591,6 @@ def rollup(*, principal: Principal, form_id: int, area: str | None) -> dict:
         )
     )
     child_level = None if node.level == form.fill_level else LEVELS[_depth(node.level) + 1]
-    names = _names([f.area_id for f in filings] + [node.id])
 
     def bucket(filing: Filing) -> int:
         if child_level is None:
@@ -595,7 +602,7 @@ def rollup(*, principal: Principal, form_id: int, area: str | None) -> dict:
     groups: dict[int, list[Filing]] = defaultdict(list)
     for filing in filings:
         groups[bucket(filing)].append(filing)
-    names |= _names(groups)
+    names = _names([*groups, *(f.area_id for f in filings), node.id])
     now = utcnow()
 
     def row(area_id: int, members: list[Filing]) -> dict:
@@ -632,7 +639,6 @@ def rollup(*, principal: Principal, form_id: int, area: str | None) -> dict:
         "rows": rows,
         "total": total,
         "filings": filings,
-        "names": names,
         "generated_at": now,
     }
 

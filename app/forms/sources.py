@@ -18,7 +18,7 @@ from app.accounts.models import User
 from app.accounts.roles import Role
 from app.categories.models import Category
 from app.core.scope import unscoped
-from app.events.lifecycle import OPEN, State
+from app.events.lifecycle import NOT_FILED, OPEN, State
 from app.events.models import Event
 from app.extensions import db
 from app.geo.codes import level_of
@@ -26,7 +26,6 @@ from app.geo.models import Area, AreaLevel
 from app.keys.models import KeyKind, KeyPerson, KeyPlace, KeyVisit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-_NOT_FILED = (State.REPORTED, State.REJECTED, State.MERGED)
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,7 @@ def values(wanted: set[str], *, area_code: str, first: date, last: date) -> dict
 
 
 def _event_values(wanted: set[str], code: str, start: datetime, end: datetime) -> dict:
-    filed = Event.state.not_in(_NOT_FILED)
+    filed = Event.state.not_in(NOT_FILED)
     in_period = (Event.received_at >= start) & (Event.received_at < end)
     counts = {
         "events.received": in_period,

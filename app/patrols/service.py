@@ -113,13 +113,6 @@ def _settings() -> dict:
     }
 
 
-def _grid_at(lon: float, lat: float) -> int | None:
-    """The grid a WGS84 point lies inside (no snapping: time near a grid is not time in it)."""
-    with unscoped():
-        found = geo.locate_many(points=[(lon, lat)])[0]
-    return found.grid_id if isinstance(found, geo.Location) and not found.snapped else None
-
-
 def _in(scope: Scope, grid_id: int | None) -> bool:
     return grid_id is not None and geo.grid_in_scope(scope, grid_id)
 
@@ -156,7 +149,7 @@ def start(
     place = ancestry(str(user.area_id))
     if location is not None:
         lon, lat = geo.to_wgs84(*location["coordinates"], location.get("crs", geo.CRS_WGS84))
-        grid = _grid_at(lon, lat)
+        grid = _locate([(lon, lat)])[0]
         good = accuracy_m is None or accuracy_m <= _settings()["max_accuracy_m"]
         if good and _in(principal.scope, grid):
             place = ancestry(str(grid))
@@ -294,6 +287,7 @@ def add_points(
 
 
 def _locate(points: list[tuple[float, float]]) -> list[int | None]:
+    """The grid each WGS84 point lies inside (no snapping: time near a grid is not time in it)."""
     if not points:
         return []
     with unscoped():  # where a fix lies, whoever's scope that is
@@ -391,10 +385,9 @@ def _end(patrol: Patrol, ended_at: datetime, *, by: str) -> None:
     """Stop a patrol, settle its grids' coverage now, and tell the consoles."""
     patrol.status, patrol.ended_at, patrol.stopped_by = "stopped", ended_at, by
     db.session.flush()
-    # Inline, so the console's refresh on 'patrol_stopped' shows the final figures; the job
-    # after commit settles any patrol that stopped beside this one at the same moment.
+    # Inline, so the console's refresh on 'patrol_stopped' shows the final figures (stopping
+    # adds no fix; the uploads' own jobs settle whatever they brought).
     coverage.recompute(patrol.id)
-    _recompute_later(patrol.id)
     _names([patrol])
     publish("patrol_stopped", payload(patrol), _rooms(patrol))
 

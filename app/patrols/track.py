@@ -6,8 +6,8 @@ covering the distance would need more than `max_speed` (a GPS jump): a gap adds 
 no time and no coverage, and the track resumes at the next fix. A segment belongs to the local
 day of the fix it starts from, and its time to the grid that fix lies in.
 
-Pure module: standard library and shapely only (distances in a local equirectangular frame on
-the WGS84 ellipsoid, as app.geo.index measures them).
+Pure module: standard library, shapely and app.geo.index's metres_per_degree (distances in a
+local equirectangular frame on the WGS84 ellipsoid, as point lookup measures them).
 """
 
 from __future__ import annotations
@@ -19,18 +19,7 @@ from datetime import date, datetime, tzinfo
 
 import shapely
 
-# WGS84 ellipsoid (the same figures as app.geo.index.metres_per_degree, kept here so this
-# module stays pure).
-_A = 6378137.0
-_E2 = 6.69437999014e-3
-
-
-def metres_per_degree(lat: float) -> tuple[float, float]:
-    """Metres per degree of longitude and of latitude at `lat` on the WGS84 ellipsoid."""
-    phi = math.radians(lat)
-    w = math.sqrt(1.0 - _E2 * math.sin(phi) ** 2)
-    k = math.pi / 180.0
-    return _A / w * math.cos(phi) * k, _A * (1.0 - _E2) / (w * w * w) * k
+from app.geo.index import metres_per_degree
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

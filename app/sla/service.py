@@ -85,13 +85,8 @@ def _note_lateness(event: Event, at: datetime) -> None:
     """The running stage ends (or its deadline moves) at `at`: if it was already late, keep the
     fact, even when the sweep has not run since the deadline passed."""
     due = event.due_at
-    if due is not None and event.overdue_at is None and _aware(at) > _aware(due):
+    if due is not None and event.overdue_at is None and at > due:
         event.overdue_at = due
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive UTC until the row is refreshed.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def answer_stage_started(event: Event, *, subcategory: Subcategory, at: datetime) -> None:

@@ -374,7 +374,7 @@ def test_decimals_are_rounded_half_up_and_required_fields_block_submission(auth,
     assert set(incomplete.json["error"]["details"]["fields"]) == {"safe", "state"}
 
 
-def test_submit_is_idempotent_and_an_upper_level_returns_it(auth, session, forms):
+def test_submit_is_idempotent_and_an_upper_level_returns_it(auth, session, forms, staff):
     form = forms()
     filing_id = _filings(auth, form["id"])[V1]["id"]
     values = {"safe": True, "state": "平稳", "satisfaction": 90}
@@ -429,6 +429,8 @@ def test_submit_is_idempotent_and_an_upper_level_returns_it(auth, session, forms
     assert closed.status_code == 200 and closed.json["status"] == "closed"
     other = _filings(auth, form["id"])[V1[:9] + "016"]["id"]
     assert _filings(auth, form["id"])[V1[:9] + "016"]["can_fill"] is False
+    refused = _put(auth, staff(V2), other, {"safe": True})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "form_closed"
     with unscoped():
         assert session.get(Filing, other).status == "pending"
 

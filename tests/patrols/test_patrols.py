@@ -386,8 +386,18 @@ def test_fixes_without_a_stop_are_counted_by_the_background_job(
     assert queued.count(f"patrol-coverage-{p['id']}") >= 1
     day = started.astimezone(LOCAL).date()
     assert stored(session, PatrolCoverage, day=day) == 0  # not yet
+
+    def figures():
+        session.expire_all()
+        with unscoped():
+            rows = session.scalars(select(PatrolCoverage).where(PatrolCoverage.day == day)).all()
+            return sorted((r.grid_id, r.covered_m2, r.distance_m, r.walked_s) for r in rows)
+
     assert recompute_coverage(p["id"]) >= 1
-    assert recompute_coverage(p["id"]) >= 1  # twice changes nothing
+    first = figures()
+    assert first
+    assert recompute_coverage(p["id"]) >= 1
+    assert figures() == first  # twice changes nothing
     with unscoped():
         row = session.scalar(
             select(PatrolCoverage).where(

@@ -3,7 +3,7 @@
 // Definitions of every measure: docs/evaluation.md.
 import { h, mount, toast } from '../lib/dom.js';
 import { t, addStrings } from '../lib/i18n.js';
-import { api, currentToken } from '../lib/api.js';
+import { api, download } from '../lib/api.js';
 
 addStrings({
   evaluation: '评价',
@@ -114,20 +114,6 @@ function barChart(items, measure) {
 }
 
 // Exports carry the bearer token, so they are fetched and handed to the browser as a file.
-async function download(path, query, filename) {
-  const url = new URL('/api/v1' + path, location.origin);
-  for (const [k, v] of Object.entries(query)) if (v) url.searchParams.set(k, v);
-  const response = await fetch(url, { headers: { Authorization: 'Bearer ' + currentToken() } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => null);
-    throw new Error((body && body.error && body.error.message) || `HTTP ${response.status}`);
-  }
-  const link = h('a', { href: URL.createObjectURL(await response.blob()), download: filename });
-  document.body.append(link);
-  link.click();
-  setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
-}
-
 export async function evaluationPane(root) {
   const state = { from: beijingDay(-29), to: beijingDay(0), who: 'units', level: '', sort: '-received' };
   const body = h('div#eval-body');

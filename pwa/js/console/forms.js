@@ -5,7 +5,7 @@
 // are left alone so nobody loses what they are typing.
 import { h, mount, toast, fmtTime } from '../lib/dom.js';
 import { t, addStrings, language } from '../lib/i18n.js';
-import { api, currentToken, request } from '../lib/api.js';
+import { api, download, request } from '../lib/api.js';
 import { filingEditor, startingValues } from '../lib/filing.js';
 
 addStrings({
@@ -272,20 +272,6 @@ function fmtValue(field, value) {
   if (field.aggregate === 'list') return value.length ? value.join('；') : '—';
   if (field.type === 'yesno' && typeof value === 'boolean') return value ? '是' : '否';
   return String(value);
-}
-
-async function download(path, query, filename) {
-  const url = new URL('/api/v1' + path, location.origin);
-  for (const [k, v] of Object.entries(query)) if (v) url.searchParams.set(k, v);
-  const response = await fetch(url, { headers: { Authorization: 'Bearer ' + currentToken() } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => null);
-    throw new Error((body && body.error && body.error.message) || `HTTP ${response.status}`);
-  }
-  const link = h('a', { href: URL.createObjectURL(await response.blob()), download: filename });
-  document.body.append(link);
-  link.click();
-  setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
 }
 
 function progressBar(p) {

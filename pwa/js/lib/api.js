@@ -78,3 +78,21 @@ export const api = {
   patch: (path, json) => request('PATCH', path, { json }),
   upload: (path, form) => request('POST', path, { form }),
 };
+
+// A file from the API (an export) saved by the browser under `filename`; the server's
+// reason when it refuses.
+export async function download(path, query, filename) {
+  const url = new URL('/api/v1' + path, location.origin);
+  for (const [k, v] of Object.entries(query)) if (v) url.searchParams.set(k, v);
+  const response = await fetch(url, { headers: { Authorization: 'Bearer ' + token } });
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw new Error((body && body.error && body.error.message) || `HTTP ${response.status}`);
+  }
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+}

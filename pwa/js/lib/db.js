@@ -57,9 +57,37 @@ export async function all(name) {
   return done((await store(name)).getAll());
 }
 
+// The signed-in person's items in an outbox-like store: work queued on a shared phone goes
+// out only under the session of whoever did it. `legacy` counts items saved before user ids
+// were kept as theirs.
+export async function ownItems(name, { legacy = false } = {}) {
+  const me = await get('kv', 'me');
+  const userId = me && me.user ? me.user.id : null;
+  return (await all(name)).filter((i) => (legacy ? (i.user_id ?? userId) : i.user_id) === userId);
+}
+
+// Items by status: what the phone shows as waiting, sent and refused.
+export function tally(items) {
+  const result = { waiting: 0, sent: 0, rejected: 0 };
+  for (const item of items) result[item.status] = (result[item.status] || 0) + 1;
+  return result;
+}
+
 // The key-value store: the session token, cached taxonomy, the last message id seen.
 export const kv = {
   get: (key) => get('kv', key),
   set: (key, value) => put('kv', value, key),
   del: (key) => del('kv', key),
 };
+
+// A read from the network, kept for when the network is gone: the answer, or offline the last
+// one we saw (null if none).
+export async function cached(key, load) {
+  try {
+    const value = await load();
+    await kv.set(key, value);
+    return value;
+  } catch (err) {
+    return (await kv.get(key)) || null;
+  }
+}

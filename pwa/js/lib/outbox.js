@@ -2,7 +2,7 @@
 // Runs in the page and in the service worker (Background Sync), so nothing here touches the DOM.
 // Each report carries its client_uuid: sending twice is harmless, the server answers with the
 // original event.
-import { all, get, put } from './db.js';
+import { get, ownItems, put, tally } from './db.js';
 import { ApiError, api, loadToken } from './api.js';
 
 // Other pages and the service worker hear of changes on the channel; a BroadcastChannel does
@@ -40,11 +40,7 @@ export async function enqueue(report, photos) {
 }
 
 // The signed-in person's items (an item from before user ids were kept counts as theirs).
-async function mine() {
-  const me = await get('kv', 'me');
-  const userId = me && me.user ? me.user.id : null;
-  return (await all('outbox')).filter((i) => (i.user_id ?? userId) === userId);
-}
+const mine = () => ownItems('outbox', { legacy: true });
 
 export async function items() {
   const list = await mine();
@@ -52,9 +48,7 @@ export async function items() {
 }
 
 export async function counts() {
-  const result = { waiting: 0, sent: 0, rejected: 0 };
-  for (const item of await mine()) result[item.status] = (result[item.status] || 0) + 1;
-  return result;
+  return tally(await mine());
 }
 
 // Send everything waiting, one report at a time; concurrent callers share one run, and a Web

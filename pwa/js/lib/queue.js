@@ -6,7 +6,7 @@
 // uploaded first as attachments and their ids put into body[photoField]. Every write the queue
 // sends must be idempotent on the server (a client-chosen id or a natural key), because a
 // write whose answer was lost on a weak network is sent again.
-import { all, get, put } from './db.js';
+import { get, ownItems, put, tally } from './db.js';
 import { ApiError, loadToken, request } from './api.js';
 
 const channel = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel('queue') : null;
@@ -49,11 +49,7 @@ export async function enqueue({ kind, method = 'POST', path, body, photos = [], 
   return item;
 }
 
-async function mine() {
-  const me = await get('kv', 'me');
-  const userId = me && me.user ? me.user.id : null;
-  return (await all('queue')).filter((i) => i.user_id === userId);
-}
+const mine = () => ownItems('queue');
 
 // The signed-in person's items, newest first; `kind` narrows to one kind.
 export async function items(kind) {
@@ -62,9 +58,7 @@ export async function items(kind) {
 }
 
 export async function counts(kind) {
-  const result = { waiting: 0, sent: 0, rejected: 0 };
-  for (const item of await items(kind)) result[item.status] = (result[item.status] || 0) + 1;
-  return result;
+  return tally(await items(kind));
 }
 
 // Send everything waiting, oldest first. A refused item is set aside with the server's reason

@@ -6,7 +6,7 @@
 import { h, mount, toast, fmtTime } from '../lib/dom.js';
 import { t, addStrings } from '../lib/i18n.js';
 import { api } from '../lib/api.js';
-import { kv } from '../lib/db.js';
+import { cached, kv } from '../lib/db.js';
 import * as queue from '../lib/queue.js';
 import { filingEditor, startingValues } from '../lib/filing.js';
 
@@ -85,16 +85,6 @@ function say(message, kind) {
 }
 // Who follows filings one level down (village people over their grids).
 const REVIEWING = new Set(['village_staff', 'grid_leader']);
-
-async function cached(key, load) {
-  try {
-    const value = await load();
-    await kv.set(key, value);
-    return value;
-  } catch (err) {
-    return (await kv.get(key)) || null; // offline: the last copy we saw
-  }
-}
 
 const mineNow = () => cached('forms_mine', () => api.get('/filings', { mine: true, page_size: 200 }));
 

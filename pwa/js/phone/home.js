@@ -3,7 +3,7 @@
 import { h, mount, fmtTime } from '../lib/dom.js';
 import { t, stateName, subcategoryName, toggleLanguage } from '../lib/i18n.js';
 import { api } from '../lib/api.js';
-import { kv } from '../lib/db.js';
+import { cached, kv } from '../lib/db.js';
 import * as outbox from '../lib/outbox.js';
 import * as queue from '../lib/queue.js';
 import { checklistCount } from './checklists.js';
@@ -13,16 +13,6 @@ import { warningCount } from './sensors.js';
 import { logout } from '../main.js';
 import { gridMap } from './map.js';
 import { live } from './app.js';
-
-async function cached(key, load) {
-  try {
-    const value = await load();
-    await kv.set(key, value);
-    return value;
-  } catch (err) {
-    return (await kv.get(key)) || null; // offline: the last list we saw
-  }
-}
 
 const items = (page) => (page && page.items) || [];
 

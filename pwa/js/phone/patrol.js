@@ -12,7 +12,7 @@ import * as L from '/vendor/leaflet/leaflet-src.esm.js';
 import { h, mount, toast, fmtTime } from '../lib/dom.js';
 import { t, addStrings } from '../lib/i18n.js';
 import { api } from '../lib/api.js';
-import { kv } from '../lib/db.js';
+import { cached, kv } from '../lib/db.js';
 import * as queue from '../lib/queue.js';
 import { myGrids } from './map.js';
 
@@ -448,18 +448,8 @@ async function idleScreen(root, { go }) {
   };
 }
 
-async function cachedGet(key, path, query) {
-  try {
-    const value = await api.get(path, query);
-    await kv.set(key, value);
-    return value;
-  } catch (err) {
-    return (await kv.get(key)) || null;
-  }
-}
-
 async function drawHistory(box) {
-  const page = await cachedGet('patrols_mine', '/patrols', { mine: true, page_size: 10 });
+  const page = await cached('patrols_mine', () => api.get('/patrols', { mine: true, page_size: 10 }));
   const items = (page && page.items) || [];
   mount(box, items.length ? items.map((p) => h('div.patrol-row', { dataset: { id: p.id } },
     h('b', fmtTime(p.started_at)), ' ',
@@ -471,7 +461,7 @@ async function drawHistory(box) {
 async function drawCover(box) {
   const user = await me();
   if (!user || !(user.grids || []).length) return;
-  const report = await cachedGet('patrol_cover', '/patrols/coverage', {});
+  const report = await cached('patrol_cover', () => api.get('/patrols/coverage', {}));
   if (!report) return;
   const mine = report.items.filter((i) => user.grids.includes(i.code));
   if (!mine.length) return;
