@@ -41,15 +41,9 @@ def pytest_collection_modifyitems(config, items):
 
 def build_fixture_geodata() -> Path:
     """Build the one-district subset once; rebuilt only when the generator or sources change."""
-    from app.geo.cli import recipe_fingerprint
-    from geodata.build import build
+    from app.geo.cli import ensure_built
 
-    stamp = FIXTURE_DIR / ".recipe"
-    fingerprint = recipe_fingerprint((FIXTURE_DISTRICT,))
-    if not stamp.exists() or stamp.read_text() != fingerprint:
-        FIXTURE_DIR.mkdir(parents=True, exist_ok=True)
-        build(FIXTURE_DIR, districts=[FIXTURE_DISTRICT])
-        stamp.write_text(fingerprint)
+    ensure_built(FIXTURE_DIR, (FIXTURE_DISTRICT,))
     return FIXTURE_DIR
 
 

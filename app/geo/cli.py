@@ -31,6 +31,20 @@ def recipe_fingerprint(districts: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
+def ensure_built(out_dir: Path, districts: tuple[str, ...] = (), *, force=False, progress=None):
+    """Build into out_dir unless the same recipe is there already; the build's result or None."""
+    from geodata.build import build
+
+    fingerprint = recipe_fingerprint(districts)
+    stamp = out_dir / ".recipe"
+    if not force and stamp.exists() and stamp.read_text() == fingerprint:
+        return None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = build(out_dir, districts=list(districts) or None, progress=progress)
+    stamp.write_text(fingerprint)
+    return result
+
+
 @click.group()
 def geodata() -> None:
     """Build and load the city's geography."""
@@ -43,18 +57,12 @@ def geodata() -> None:
 @with_appcontext
 def build_command(out_dir: Path | None, districts: tuple[str, ...], force: bool) -> None:
     """Generate districts, townships, villages and grids as GeoJSON (deterministic)."""
-    from geodata.build import build
-
     out_dir = out_dir or Path(current_app.config["GEODATA_DIR"])
-    fingerprint = recipe_fingerprint(districts)
-    stamp = out_dir / ".recipe"
-    if not force and stamp.exists() and stamp.read_text() == fingerprint:
+    started = time.perf_counter()
+    result = ensure_built(out_dir, districts, force=force, progress=_progress)
+    if result is None:
         click.echo(f"geodata in {out_dir} is up to date")
         return
-    started = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result = build(out_dir, districts=list(districts) or None, progress=_progress)
-    stamp.write_text(fingerprint)
     counts = result.get("counts", {})
     click.echo(f"built {counts} in {time.perf_counter() - started:.1f} s → {out_dir}")
 
