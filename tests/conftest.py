@@ -126,6 +126,10 @@ def session(app):
             db.session = original
             outer.rollback()
             connection.close()
+            # The process's copies may hold rows this rollback just removed.
+            from app.core import cache
+
+            cache.forget_all()
 
 
 @pytest.fixture

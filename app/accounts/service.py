@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -27,6 +27,7 @@ from app.accounts.roles import (
     Board,
     Role,
 )
+from app.core import cache
 from app.core import redis as redis_
 from app.core.auth import Principal
 from app.core.db import utcnow
@@ -101,10 +102,47 @@ def _principal(user: User, token_id: str) -> Principal:
 _TOUCH_EVERY = timedelta(minutes=5)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Holder:
+    principal: Principal
+    expires_at: datetime
+    last_used_at: datetime | None
+
+
+# Who holds a token, kept per process: every API request asks. A revoked token, a deactivated
+# user, a new role or grid binding writes one of these tables and so ends every copy at once.
+# Failed-login counters and the last-use stamp do not change who holds a token.
+PRINCIPALS = cache.Copy(
+    "principals",
+    {
+        "tokens": {"last_used_at"},
+        "users": {"failed_logins", "locked_until"},
+        "grid_bindings": set(),
+    },
+    new_rows_ignored=("tokens",),
+)
+
+
 def principal_for_token(token: str) -> Principal | None:
     """The token loader core.auth calls for every API request."""
     token_id = digest(token)
     now = utcnow()
+    holder = PRINCIPALS.get(token_id, lambda: _holder(token_id, now))
+    if holder is None or holder.expires_at <= now:
+        return None
+    if holder.last_used_at is None or now - holder.last_used_at > _TOUCH_EVERY:
+        with unscoped():
+            db.session.execute(
+                update(Token).where(Token.id == token_id).values(last_used_at=now),
+                execution_options={cache.NEUTRAL: True},
+            )
+            db.session.commit()
+        # Other processes keep their own stamp; each touches at most every _TOUCH_EVERY.
+        PRINCIPALS.put(token_id, dataclasses.replace(holder, last_used_at=now))
+    return holder.principal
+
+
+def _holder(token_id: str, now: datetime) -> _Holder | None:
     with unscoped():
         row = db.session.execute(
             select(Token, User)
@@ -117,10 +155,23 @@ def principal_for_token(token: str) -> Principal | None:
         tok, user = row
         if tok.revoked_at is not None or tok.expires_at <= now or not user.is_active:
             return None
-        if tok.last_used_at is None or now - tok.last_used_at > _TOUCH_EVERY:
-            db.session.execute(update(Token).where(Token.id == token_id).values(last_used_at=now))
-            db.session.commit()
-        return _principal(user, token_id)
+        return _Holder(_principal(user, token_id), tok.expires_at, tok.last_used_at)
+
+
+def _every_department() -> tuple[dict[int, cache.Row], dict[str, cache.Row]]:
+    with unscoped():
+        rows = [cache.Row(d) for d in db.session.scalars(select(Department))]
+    return {d.id: d for d in rows}, {d.code: d for d in rows}
+
+
+# Dispatch names a department for many reports; there are a few hundred and they rarely change.
+DEPARTMENTS = cache.Copy("departments", {"departments": set()}, _every_department)
+
+
+def department_info(*, department_id: int | None = None, code: str | None = None):
+    """A department's columns by id or code, from this process's copy, whatever the scope."""
+    by_id, by_code = DEPARTMENTS.get()
+    return by_id.get(department_id) if code is None else by_code.get(code)
 
 
 def _issue_token(user: User, user_agent: str | None) -> tuple[str, Token]:

@@ -30,7 +30,15 @@ class Category(db.Model):
     )
 
 
-class Subcategory(db.Model):
+class StageLimits:
+    """Reads a stage's limit from the `<stage>_amount` / `<stage>_unit` columns."""
+
+    def limit(self, stage: str) -> tuple[float, str]:
+        """(amount, unit) of a stage's time limit."""
+        return getattr(self, f"{stage}_amount"), getattr(self, f"{stage}_unit")
+
+
+class Subcategory(StageLimits, db.Model):
     """A subcategory: what counts as a case, who handles it, and how long each stage may take."""
 
     __tablename__ = "subcategories"
@@ -78,7 +86,3 @@ class Subcategory(db.Model):
             for stage in ("accept", "handle", "verify")
         ),
     )
-
-    def limit(self, stage: str) -> tuple[float, str]:
-        """(amount, unit) of a stage's time limit."""
-        return getattr(self, f"{stage}_amount"), getattr(self, f"{stage}_unit")

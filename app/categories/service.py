@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.categories.models import Category, Subcategory
+from app.categories.models import Category, StageLimits, Subcategory
 from app.classify.taxonomy import load_taxonomy
+from app.core import cache
 from app.core.errors import NotFound
 from app.extensions import db
 
@@ -107,3 +108,24 @@ def update_subcategory(*, code: str, changes: dict) -> Subcategory:
     row.edited_by_admin = True
     db.session.flush()
     return row
+
+
+# -- what every report reads ------------------------------------------------------------------
+
+
+class SubcategoryInfo(StageLimits, cache.Row):
+    """A subcategory's columns as reports read them, shared by every request of a process."""
+
+
+def _every_subcategory() -> dict[str, SubcategoryInfo]:
+    return {row.code: SubcategoryInfo(row) for row in db.session.scalars(select(Subcategory))}
+
+
+# Each report reads its subcategory's limits, level and dedup settings; admins edit them
+# rarely, and an edit ends every process's copy (app.core.cache).
+TAXONOMY = cache.Copy("taxonomy", {"subcategories": set(), "categories": set()}, _every_subcategory)
+
+
+def subcategory(code: str) -> SubcategoryInfo | None:
+    """A subcategory (active or not) by code, from this process's copy of the taxonomy."""
+    return TAXONOMY.get().get(code)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select, true
-from sqlalchemy.orm import lazyload
 
-from app.accounts.models import Department, GridBinding, User
+from app.accounts import service as accounts
+from app.accounts.models import GridBinding, User
 from app.accounts.roles import BOARD_NAMES_ZH, Board, Role
 from app.categories.models import Category, Subcategory
-from app.core import adminlog
+from app.core import adminlog, cache
 from app.core.auth import Principal
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.pagination import Page, paginate
@@ -48,63 +48,56 @@ class Decision:
         return self.reason.get("unit", {}).get("name", "")
 
 
-def _matching_rule(event: Event) -> DispatchRule | None:
-    places = [p for p in (event.district_id, event.township_id) if p is not None]
-    stmt = (
-        select(DispatchRule)
-        .where(
-            DispatchRule.active.is_(True),
-            or_(
-                DispatchRule.category_code.is_(None),
-                DispatchRule.category_code == event.category_code,
-            ),
-            or_(
-                DispatchRule.subcategory_code.is_(None),
-                DispatchRule.subcategory_code == event.subcategory_code,
-            ),
-            or_(DispatchRule.max_priority.is_(None), DispatchRule.max_priority >= event.priority),
-            or_(DispatchRule.emergency.is_(None), DispatchRule.emergency == event.emergency),
-            or_(DispatchRule.area_id.is_(None), DispatchRule.area_id.in_(places)),
+def _active_rules() -> tuple[cache.Row, ...]:
+    with unscoped():
+        rules = db.session.scalars(
+            select(DispatchRule)
+            .where(DispatchRule.active.is_(True))
+            .order_by(DispatchRule.position, DispatchRule.id)
         )
-        .order_by(DispatchRule.position, DispatchRule.id)
-    )
-    return db.session.scalars(stmt.limit(1)).first()
+        return tuple(cache.Row(rule) for rule in rules)
+
+
+# Every report is matched against the rules; admins edit them rarely (app.core.cache).
+RULES = cache.Copy("dispatch_rules", {"dispatch_rules": set()}, _active_rules)
+
+
+def _matching_rule(event: Event) -> cache.Row | None:
+    """The first active rule, in (position, id) order, whose every condition holds."""
+    return next((rule for rule in RULES.get() if not rule_mismatches(rule, event)), None)
 
 
 def _unit_handlers(decision: Decision, event: Event):
-    """The statement for the people who work in the chosen unit."""
+    """Who works in the chosen unit, with how many open events each holds now, in one query."""
     active = User.is_active.is_(True)
     if decision.level == "grid":
         bound = select(GridBinding.user_id).where(GridBinding.grid_id == event.grid_id)
-        return select(User).where(active, User.role == Role.GRID_WORKER, User.id.in_(bound))
-    if decision.level == "village":
-        return select(User).where(
+        members = (active, User.role == Role.GRID_WORKER, User.id.in_(bound))
+    elif decision.level == "village":
+        members = (
             active,
             User.area_id == event.village_id,
             User.role.in_([Role.VILLAGE_STAFF, Role.GRID_LEADER]),
         )
-    if decision.level == "board":
-        return select(User).where(
+    elif decision.level == "board":
+        members = (
             active,
             User.area_id == event.township_id,
             User.role == Role.TOWNSHIP_BOARD_HANDLER,
             User.board == decision.board,
         )
-    return select(User).where(
-        active, User.department_id == decision.department_id, User.role == Role.DEPARTMENT_HANDLER
+    else:
+        members = (
+            active,
+            User.department_id == decision.department_id,
+            User.role == Role.DEPARTMENT_HANDLER,
+        )
+    open_now = (
+        select(func.count())
+        .where(Event.assigned_user_id == User.id, Event.state.in_([s.value for s in OPEN]))
+        .scalar_subquery()
     )
-
-
-def open_work(user_ids: list[int]) -> dict[int, int]:
-    """How many open events each person holds now."""
-    if not user_ids:
-        return {}
-    rows = db.session.execute(
-        select(Event.assigned_user_id, func.count())
-        .where(Event.assigned_user_id.in_(user_ids), Event.state.in_([s.value for s in OPEN]))
-        .group_by(Event.assigned_user_id)
-    )
-    return {user_id: count for user_id, count in rows}
+    return select(User.id, User.username, User.display_name, open_now.label("open")).where(*members)
 
 
 def decide(
@@ -139,21 +132,12 @@ def decide(
                 else {"kind": "subcategory_default", "subcategory": subcategory.code}
             )
             if decision.level == "department":
-                # Held until _fill_unit, which then finds it in the session's (weak) identity map.
                 department = _department(event, kind)
                 decision.department_id = department.id
         _fill_unit(decision, event)
-        # Their grid bindings are not needed here (User.grids would otherwise cost a query).
-        handlers = _unit_handlers(decision, event).options(lazyload(User.grids))
-        people = list(db.session.scalars(handlers.order_by(User.id)))
-        load = open_work([p.id for p in people])
+        people = db.session.execute(_unit_handlers(decision, event).order_by(User.id))
         candidates = [
-            {
-                "user_id": p.id,
-                "username": p.username,
-                "name": p.display_name,
-                "open": load.get(p.id, 0),
-            }
+            {"user_id": p.id, "username": p.username, "name": p.display_name, "open": p.open}
             for p in people
         ]
         decision.reason["candidates"] = candidates
@@ -174,11 +158,11 @@ def decide(
     return decision
 
 
-def _department(event: Event, kind: str | None) -> Department:
+def _department(event: Event, kind: str | None):
     if not kind:
         raise ValidationFailed("该类别未配置处置部门", code="no_department_for_category")
     code = f"{str(event.district_id)[:6]}-{kind}"
-    department = db.session.scalar(select(Department).where(Department.code == code))
+    department = accounts.department_info(code=code)
     if department is None:
         raise ValidationFailed(f"找不到部门 {code}", code="department_missing", department=code)
     return department
@@ -196,7 +180,7 @@ def _fill_unit(decision: Decision, event: Event) -> None:
     elif decision.level == "department":
         if decision.department_id is None:
             raise ValidationFailed("部门派遣须指定部门", code="department_required")
-        dept = db.session.get(Department, decision.department_id)
+        dept = accounts.department_info(department_id=decision.department_id)
         if dept is None or dept.district_id != event.district_id:
             raise ValidationFailed("只能派遣到事件所在区县的部门", code="department_elsewhere")
         decision.area_id, name = None, dept.name
@@ -405,7 +389,7 @@ def delete_rule(*, actor: Principal, rule_id: int) -> None:
 
 
 def rule_mismatches(rule: DispatchRule, event: Event) -> list[str]:
-    """The conditions of `rule` that `event` fails (Python twin of _matching_rule's SQL)."""
+    """The conditions of `rule` that `event` fails: how decide() and the preview match."""
     places = {p for p in (event.district_id, event.township_id) if p is not None}
     checks = (
         ("category", rule.category_code is None or rule.category_code == event.category_code),

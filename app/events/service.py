@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.accounts.roles import Role
-from app.categories.models import Subcategory
+from app.categories import service as categories
+from app.categories.service import SubcategoryInfo
 from app.classify import service as classify
 from app.core.auth import Principal
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.scope import unscoped
 from app.events import audit, duplicates, signals
 from app.events.lifecycle import RESTARTS_CLOCK, STAGE_OF_STATE, Action, State, transition_for
@@ -59,20 +60,20 @@ def get_event(*, event_id: int, for_update: bool = False) -> Event:
     return event
 
 
-def _subcategory(code: str) -> Subcategory:
-    sub = db.session.get(Subcategory, code)
+def _subcategory(code: str) -> SubcategoryInfo:
+    sub = categories.subcategory(code)
     if sub is None or not sub.active:
         raise ValidationFailed(f"未知的事件小类 {code}", code="unknown_subcategory")
     return sub
 
 
-def _choose_category(report: Report, prediction) -> tuple[Subcategory, str]:
+def _choose_category(report: Report, prediction) -> tuple[SubcategoryInfo, str]:
     """The reporter's choice wins; a top category alone takes the model's best inside it."""
     if report.subcategory:
         return _subcategory(report.subcategory), "reporter"
     if report.category:
         for code, _ in prediction.ranked:
-            sub = db.session.get(Subcategory, code)
+            sub = categories.subcategory(code)
             if sub is not None and sub.category_code == report.category and sub.active:
                 return sub, "reporter"
         raise ValidationFailed(f"未知的事件大类 {report.category}", code="unknown_category")
@@ -85,13 +86,18 @@ def report(*, principal: Principal | None, data: Report) -> tuple[Event, bool]:
     Returns (event, created). A retry of an accepted report returns the original untouched,
     also when two copies race: the unique constraint decides, not a prior check.
     """
-    existing = _by_client_uuid(data.client_uuid)
-    if existing is not None:
-        return _retry_of(existing, principal), False
-
-    location = geo.locate(lon=data.lon, lat=data.lat, system=data.crs, scoped=False)
-    prediction = classify.predict(data.description)
-    subcategory, chosen_by = _choose_category(data, prediction)
+    # No lookup first: retries are rare, and the INSERT below finds them by the constraint.
+    try:
+        location = geo.locate(lon=data.lon, lat=data.lat, system=data.crs, scoped=False)
+        prediction = classify.predict(data.description)
+        subcategory, chosen_by = _choose_category(data, prediction)
+    except DomainError:
+        # A retry of a report accepted earlier gets that report, even if what made it
+        # acceptable has changed since (a subcategory retired, a grid redrawn).
+        existing = _by_client_uuid(data.client_uuid)
+        if existing is not None:
+            return _retry_of(existing, principal), False
+        raise
     now = utcnow()
     event = Event(
         client_uuid=data.client_uuid,

@@ -1,5 +1,5 @@
-"""Exactly once under concurrent retries: two copies of a report race past the existence check;
-the database's unique constraint, not the check, decides. Real threads, real commits."""
+"""Exactly once under concurrent retries: two copies of a report are both about to insert;
+the database's unique constraint decides which one stands. Real threads, real commits."""
 
 from __future__ import annotations
 
@@ -32,19 +32,16 @@ def test_two_copies_at_the_same_moment_make_one_event(app, monkeypatch):
         subcategory="MUNICIPAL_STREETLIGHT",
     )
 
-    # Both copies pass the "does it exist yet?" check before either has inserted.
+    # Both copies start at once (on SQLite the first to touch the database then holds the
+    # write lock and the other waits for its commit; on PostgreSQL both insert concurrently).
     arrived = threading.Barrier(2, timeout=30)
-    original_lookup = service._by_client_uuid
-    calls = {"n": 0}
+    original_locate = service.geo.locate
 
-    def racing_lookup(client_uuid):
-        calls["n"] += 1
-        if calls["n"] <= 2:
-            arrived.wait()
-            return None
-        return original_lookup(client_uuid)
+    def racing_locate(**kwargs):
+        arrived.wait()
+        return original_locate(**kwargs)
 
-    monkeypatch.setattr(service, "_by_client_uuid", racing_lookup)
+    monkeypatch.setattr(service.geo, "locate", racing_locate)
     results, errors = [], []
 
     def send() -> None:

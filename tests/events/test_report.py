@@ -39,6 +39,22 @@ def test_the_same_client_uuid_creates_one_event(report, session):
     assert count == 1
 
 
+def test_a_retry_gets_its_report_even_after_its_subcategory_was_retired(report, session):
+    """The phone resends what it believes was lost; what was accepted stays accepted."""
+    from app.categories.models import Subcategory
+
+    key = uuid.uuid4()
+    first = report(client_uuid=key, subcategory="MUNICIPAL_STREETLIGHT", text="路灯不亮")
+    assert first.status_code == 201, first.json
+    session.get(Subcategory, "MUNICIPAL_STREETLIGHT").active = False
+    session.commit()
+    again = report(client_uuid=key, subcategory="MUNICIPAL_STREETLIGHT", text="路灯不亮")
+    assert again.status_code == 200, again.json
+    assert again.json["id"] == first.json["id"]
+    fresh = report(subcategory="MUNICIPAL_STREETLIGHT", text="路灯不亮")
+    assert fresh.status_code == 422 and fresh.json["error"]["code"] == "unknown_subcategory"
+
+
 def test_someone_elses_client_uuid_is_a_conflict(report):
     key = uuid.uuid4()
     assert report("demo_worker", client_uuid=key).status_code == 201
