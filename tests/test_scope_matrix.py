@@ -1200,6 +1200,82 @@ MATRIX.update(
     }
 )
 
+
+# Changing and withdrawing 撤回 a sent checklist: per grid, one sent by the grid's township (so
+# the oracle is "a sender at that township or above", and a village office that sees it through
+# its grid's assignment still may not rewrite it).
+def _township_checklists(w: World) -> dict[str, int]:
+    """Per grid key: the id of a checklist its township sent to it; created once per world."""
+    if not hasattr(w, "township_checklists"):
+        from datetime import timedelta
+
+        from app.checklists.models import Checklist, ChecklistAssignment, ChecklistItem
+        from app.core.db import utcnow
+        from app.core.scope import unscoped
+        from app.extensions import db
+        from app.geo.codes import ancestry
+
+        now, w.township_checklists = utcnow(), {}
+        with unscoped():
+            for key, code in GRIDS.items():
+                township = code[:9] + "000"
+                checklist = Checklist(
+                    title=f"矩阵镇街清单 {key}", centre_id=int(township), created_at=now,
+                    due_at=now + timedelta(days=1), warn_at=now + timedelta(hours=18),
+                    targets={"areas": [code]}, **ancestry(township),
+                )  # fmt: skip
+                db.session.add(checklist)
+                db.session.flush()
+                db.session.add(
+                    ChecklistItem(
+                        checklist=checklist, position=1, key="ok", label="是否有隐患",
+                        kind="yes_no",
+                    )
+                )  # fmt: skip
+                db.session.add(
+                    ChecklistAssignment(
+                        checklist_id=checklist.id, target=f"g{code}", item_count=1,
+                        required_count=1, due_at=checklist.due_at, warn_at=checklist.warn_at,
+                        **ancestry(code),
+                    )
+                )  # fmt: skip
+                db.session.flush()
+                w.township_checklists[key] = checklist.id
+    return w.township_checklists
+
+
+def _manages_township_checklist(user: str, key: str) -> bool:
+    return user in CHECKLIST_SENDERS and SEES[user](GRIDS[key][:9] + "000")
+
+
+MATRIX.update(
+    {
+        ("PATCH", "/api/v1/checklists/<id:checklist_id>"): Case(
+            call=lambda a, u, w, k: a.request(
+                u,
+                "PATCH",
+                f"/api/v1/checklists/{_township_checklists(w)[k]}",
+                json={"title": f"矩阵清单改名 {k}"},
+            ),
+            observed=lambda r, w, k: (
+                r.status_code == 200 and r.json["title"] == f"矩阵清单改名 {k}"
+            ),
+            roles=CHECKLIST_SENDERS,
+            oracle=_manages_township_checklist,
+        ),
+        ("POST", "/api/v1/checklists/<id:checklist_id>/withdraw"): Case(
+            call=lambda a, u, w, k: a.post(
+                u,
+                f"/api/v1/checklists/{_township_checklists(w)[k]}/withdraw",
+                json={"reason": "矩阵撤回"},
+            ),
+            observed=lambda r, w, k: r.status_code == 200 and r.json["withdrawn_at"] is not None,
+            roles=CHECKLIST_SENDERS,
+            oracle=_manages_township_checklist,
+        ),
+    }
+)
+
 # --- checklists: cases go above this line ---
 
 # Patrols 巡查: one stopped patrol in each grid by the grid worker homed there, with its fixes

@@ -9,7 +9,12 @@ assignment that the grid's workers answer on the phone, offline if need be: one 
 item, stored once however often it is resent, judged by the server. A failed item raises an
 event (source "checklist") in one tap, once. Progress rolls up grid → village → township,
 and the late sweep (app/cron.py) warns workers and the sending centre once near due and once
-overdue, as events warn.
+overdue, as events warn. An answer may carry a worker's note, shown to the console beside it.
+
+Once sent, a checklist's items (and targets) never change; its title, instructions and deadline
+may, at the sending centre's level or above (a new deadline re-arms the warnings of open work).
+It may be withdrawn 撤回 with a reason: answers stay, open work stops being due and leaves the
+phones, and answers arriving later are refused (service.py says how and why).
 """
 
 from flask import Flask

@@ -59,6 +59,13 @@ class Checklist(AreaScoped, db.Model):
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the sender picked (area codes, key-place kind), kept to show how it was targeted.
     targets: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # The last change of title, instructions or deadline after sending (items never change).
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    edited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Withdrawn 撤回: by whom, when and why. Answers stay; open assignments stop being due.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdraw_reason: Mapped[str | None] = mapped_column(String(200))
 
     items: Mapped[list[ChecklistItem]] = relationship(
         order_by="ChecklistItem.position", lazy="selectin", back_populates="checklist"
@@ -152,6 +159,9 @@ class ChecklistAssignment(AreaScoped, db.Model):
     # The sweep's one notice each to the grid's workers.
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Copied from the checklist when it is withdrawn, so the sweep and the phone's list filter
+    # on the row itself. Still open then (completed_at NULL): no longer due, never late.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     checklist: Mapped[Checklist] = relationship(lazy="raise")

@@ -97,8 +97,44 @@ class ChecklistCreateSchema(BaseSchema):
     targets = ma.fields.Nested(ChecklistTargetsSchema, required=True)
 
 
+class ChecklistUpdateSchema(BaseSchema):
+    """What may change after sending; items and targets stay as sent (answers refer to them)."""
+
+    title = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    instructions = ma.fields.String(validate=ma.validate.Length(max=2000))
+    due_at = Instant(
+        metadata={
+            "description": "新的完成期限（含时区），至少在 10 分钟之后；未完成任务的临期、超期提醒"
+            "按新期限重新计算"
+        }
+    )
+
+    @ma.pre_load
+    def _items_stay(self, data, **kwargs):
+        fixed = [k for k in ("items", "targets") if isinstance(data, dict) and k in data]
+        if fixed:
+            message = "清单派发后检查项和派发范围不能修改；如需修改请撤回后重新派发"
+            raise ma.ValidationError(dict.fromkeys(fixed, [message]))
+        return data
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("请至少修改标题、说明或完成期限中的一项")
+
+
+class ChecklistWithdrawSchema(BaseSchema):
+    reason = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "撤回原因：网格员手机上显示，控制台留档"},
+    )
+
+
 class ChecklistQuerySchema(PageArgsSchema):
-    open = ma.fields.Boolean(metadata={"description": "true：还有未完成的；false：全部完成的"})
+    open = ma.fields.Boolean(
+        metadata={"description": "true：还有待完成的（已撤回的不算）；false：没有待完成的"}
+    )
 
 
 class ChecklistTargetCountSchema(BaseSchema):
@@ -147,6 +183,8 @@ class ChecklistBriefSchema(BaseSchema):
     centre_name = ma.fields.String(required=True)
     created_at = Instant(required=True)
     due_at = Instant(required=True)
+    withdrawn_at = Instant(allow_none=True, metadata={"description": "撤回时间；空为未撤回"})
+    withdraw_reason = ma.fields.String(allow_none=True, metadata={"description": "撤回原因"})
     items = ma.fields.List(ma.fields.Nested(ChecklistItemSchema), required=True)
 
 
@@ -156,6 +194,13 @@ class ChecklistSchema(ChecklistBriefSchema):
     warn_at = Instant(required=True)
     targets = ma.fields.Dict(required=True, metadata={"description": "发送时所选的区域和场所类型"})
     figures = ma.fields.Nested(ChecklistFiguresSchema, required=True)
+    edited_at = Instant(allow_none=True, metadata={"description": "派发后最近一次修改的时间"})
+    edited_by_name = ma.fields.String(required=True)
+    withdrawn_by = ma.fields.Integer(allow_none=True)
+    withdrawn_by_name = ma.fields.String(required=True)
+    can_manage = ma.fields.Boolean(
+        required=True, metadata={"description": "我能否修改或撤回（派发单位及其上级，未撤回）"}
+    )
 
 
 class ChecklistCreatedSchema(ChecklistSchema):
@@ -241,6 +286,7 @@ class ChecklistAssignmentQuerySchema(PageArgsSchema):
         metadata={"description": "true：未完成的，以及期限在 7 天内的（手机端的清单）"}
     )
     failed = ma.fields.Boolean(metadata={"description": "true：有不合格项的"})
+    noted = ma.fields.Boolean(metadata={"description": "true：有填写备注的"})
     area = ma.fields.String(
         validate=ma.validate.Length(min=12, max=15), metadata={"description": "区域代码"}
     )
@@ -263,7 +309,11 @@ class ChecklistAnswerInSchema(BaseSchema):
         validate=ma.validate.Length(max=MAX_PHOTOS),
         metadata={"description": "已上传照片的附件 id"},
     )
-    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+    note = ma.fields.String(
+        load_default="",
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "网格员备注（选填），随答案保存，控制台可见"},
+    )
 
 
 class ChecklistEventSchema(BaseSchema):

@@ -5,6 +5,17 @@ place of a kind (every 危岩 site before a storm). Any worker bound to the grid
 answer is keyed by (assignment, item), so a resent answer is the same row, and the later
 answer (by the phone's clock) replaces an earlier one. The server decides pass/fail. An
 assignment is complete when every required item is answered; completed after due_at is late.
+
+After sending, the sending centre's level (or one above it) may change the title, the
+instructions and the deadline, never the items: answers are judged and counted per item, and
+even a reworded label could turn answers already given into answers to another question (a
+wrong item means withdraw and send again). A changed deadline re-arms the late warnings of
+the work still open; completed work keeps the deadline it was done against, so a later
+deadline does not rewrite who was late. Withdrawing 撤回 (with a reason) keeps every answer;
+the assignments still open stop being due (no warnings, never late, gone from the phones),
+and answers arriving afterwards are refused with `checklist_withdrawn` (409), except a resent
+copy of an answer already stored. A failed answer given before may still raise its event: a
+hazard found is not withdrawn with the checklist.
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, insert, or_, select, true
+from sqlalchemy import case, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import GridBinding, User
@@ -219,10 +230,7 @@ def create(
     """Build a checklist and send it: one assignment per target, each grid's workers told."""
     _authorize_create(principal)
     now = utcnow()
-    if due_at < now + MIN_LEAD:
-        raise ValidationFailed("完成期限至少要在 10 分钟之后", code="due_too_soon", field="due_at")
-    if due_at > now + MAX_LEAD:
-        raise ValidationFailed("完成期限不能超过 90 天", code="due_too_far", field="due_at")
+    _check_due(due_at, now)
     keys = [item.get("key") or f"item{i}" for i, item in enumerate(items, start=1)]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
@@ -242,7 +250,7 @@ def create(
         created_by=principal.user_id,
         created_at=now,
         due_at=due_at,
-        warn_at=now + (due_at - now) * WARN_FRACTION,
+        warn_at=_warn_at(now, due_at),
         targets={"areas": list(dict.fromkeys(targets["areas"])), **_kind(targets)},
         **ancestry(str(centre)),
     )
@@ -279,10 +287,21 @@ def create(
     if people:
         publish("checklist_assigned", payload, [rooms.user(u) for u in people])
     publish("checklist_sent", payload, _centre_rooms(checklist))
-    _decorate([checklist])
+    _decorate([checklist], principal)
     checklist.workers = len(people)
     checklist.unstaffed_grids = found.unstaffed
     return checklist
+
+
+def _check_due(due_at: datetime, now: datetime) -> None:
+    if due_at < now + MIN_LEAD:
+        raise ValidationFailed("完成期限至少要在 10 分钟之后", code="due_too_soon", field="due_at")
+    if due_at > now + MAX_LEAD:
+        raise ValidationFailed("完成期限不能超过 90 天", code="due_too_far", field="due_at")
+
+
+def _warn_at(sent_at: datetime, due_at: datetime) -> datetime:
+    return sent_at + (due_at - sent_at) * WARN_FRACTION
 
 
 def _kind(targets: dict) -> dict:
@@ -291,6 +310,153 @@ def _kind(targets: dict) -> dict:
 
 def _centre_rooms(checklist: Checklist) -> list[str]:
     return [rooms.area(checklist.centre_id)]
+
+
+# -- changing and withdrawing after sending -------------------------------------------------
+
+
+def may_manage(principal: Principal, checklist: Checklist) -> bool:
+    """The sending centre's level or above: a village that sees a township's checklist through
+    its grids' assignments answers it, it does not rewrite or withdraw it."""
+    scope = principal.scope
+    return principal.role in CREATORS and (
+        scope.everything or values_in_scope(scope, ancestry(str(checklist.centre_id)).get)
+    )
+
+
+def _withdrawn(checklist: Checklist, consequence: str) -> Conflict:
+    return Conflict(
+        f"清单“{checklist.title}”已撤回，{consequence}。撤回原因：{checklist.withdraw_reason}",
+        code="checklist_withdrawn",
+        checklist_id=checklist.id,
+        withdrawn_at=checklist.withdrawn_at.isoformat(),
+        reason=checklist.withdraw_reason,
+    )
+
+
+def _managed(principal: Principal, checklist_id: int) -> Checklist:
+    """A checklist the caller may change: visible, theirs to manage, not withdrawn."""
+    _authorize_create(principal)
+    checklist = get_checklist(checklist_id=checklist_id)
+    if not may_manage(principal, checklist):
+        raise Forbidden("只有派发单位及其上级可以修改或撤回清单", code="action_forbidden")
+    if checklist.withdrawn_at is not None:
+        raise _withdrawn(checklist, "不能再修改或撤回")
+    return checklist
+
+
+def _grids_of(checklist_id: int, *, open_only: bool) -> list[int]:
+    a = ChecklistAssignment
+    stmt = select(a.grid_id).where(a.checklist_id == checklist_id).distinct()
+    if open_only:
+        stmt = stmt.where(a.completed_at.is_(None), a.withdrawn_at.is_(None))
+    # Every assignment of a checklist the caller manages: no further rule to apply.
+    with unscoped():
+        return sorted(db.session.scalars(stmt))
+
+
+def _worker_rooms(grid_ids: list[int]) -> list[str]:
+    people = {u for users in workers_of(grid_ids).values() for u in users}
+    return [rooms.user(u) for u in sorted(people)]
+
+
+def edit(
+    *,
+    principal: Principal,
+    checklist_id: int,
+    title: str | None = None,
+    instructions: str | None = None,
+    due_at: datetime | None = None,
+) -> Checklist:
+    """Change a sent checklist's title, instructions or deadline (never its items); a new
+    deadline re-arms the late warnings of the work still open. The same change twice is one."""
+    checklist = _managed(principal, checklist_id)
+    now = utcnow()
+    changes: dict = {}
+    if title is not None:
+        if not title.strip():
+            raise ValidationFailed("请填写清单标题", code="title_required", field="title")
+        changes["title"] = title.strip()
+    if instructions is not None:
+        changes["instructions"] = instructions.strip()
+    if due_at is not None and due_at != checklist.due_at:
+        _check_due(due_at, now)
+        changes["due_at"] = due_at
+    changes = {k: v for k, v in changes.items() if getattr(checklist, k) != v}
+    if not changes:
+        _decorate([checklist], principal)
+        return checklist
+    for key, value in changes.items():
+        setattr(checklist, key, value)
+    checklist.edited_at, checklist.edited_by = now, principal.user_id
+    if "due_at" in changes:
+        # The warnings follow the deadline in force: cleared, the sweep gives them again at
+        # the new times (at once for a near-due moment already past). Completed work keeps
+        # the deadline it was done against.
+        checklist.warn_at = _warn_at(checklist.created_at, due_at)
+        checklist.warned_at = checklist.overdue_at = None
+        a = ChecklistAssignment
+        with unscoped():  # the assignments of a checklist the caller manages
+            db.session.execute(
+                update(a)
+                .where(a.checklist_id == checklist.id, a.completed_at.is_(None))
+                .values(
+                    due_at=due_at,
+                    warn_at=checklist.warn_at,
+                    warned_at=None,
+                    overdue_at=None,
+                    updated_at=now,
+                ),
+                execution_options={"synchronize_session": "fetch"},
+            )
+    db.session.flush()
+    payload = {
+        "checklist_id": checklist.id,
+        "title": checklist.title,
+        "due_at": checklist.due_at.isoformat(),
+        "changed": sorted(changes),
+    }
+    people = _worker_rooms(_grids_of(checklist.id, open_only=True))
+    if people:
+        publish("checklist_changed", payload, people)
+    publish("checklist_changed", payload, _centre_rooms(checklist))
+    _decorate([checklist], principal)
+    return checklist
+
+
+def withdraw(*, principal: Principal, checklist_id: int, reason: str) -> Checklist:
+    """Withdraw 撤回 a sent checklist: answers stay, the open work stops being due and leaves
+    the phones, later answers are refused; its workers and its centre are told."""
+    checklist = _managed(principal, checklist_id)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("请填写撤回原因", code="reason_required", field="reason")
+    now = utcnow()
+    checklist.withdrawn_at, checklist.withdrawn_by = now, principal.user_id
+    checklist.withdraw_reason = reason
+    a = ChecklistAssignment
+    grids = _grids_of(checklist.id, open_only=False)
+    # Completed ones too: the phones drop the whole checklist by this one column.
+    with unscoped():  # the assignments of a checklist the caller manages
+        db.session.execute(
+            update(a)
+            .where(a.checklist_id == checklist.id)
+            .values(withdrawn_at=now, updated_at=now),
+            execution_options={"synchronize_session": "fetch"},
+        )
+    db.session.flush()
+    payload = {
+        "checklist_id": checklist.id,
+        "title": checklist.title,
+        "reason": reason,
+        "withdrawn_at": now.isoformat(),
+    }
+    people = _worker_rooms(grids)
+    if people:
+        publish("checklist_withdrawn", payload, people)
+    publish("checklist_withdrawn", payload, _centre_rooms(checklist))
+    _decorate([checklist], principal)
+    return checklist
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -304,18 +470,20 @@ def get_checklist(*, checklist_id: int) -> Checklist:
     return checklist
 
 
-def detail(*, checklist_id: int) -> Checklist:
+def detail(*, principal: Principal, checklist_id: int) -> Checklist:
     checklist = get_checklist(checklist_id=checklist_id)
-    _decorate([checklist])
+    _decorate([checklist], principal)
     return checklist
 
 
-def list_checklists(*, page: int, page_size: int, open: bool | None = None) -> Page:
+def list_checklists(
+    *, principal: Principal, page: int, page_size: int, open: bool | None = None
+) -> Page:
     """Checklists I sent or must answer, newest first, each with its figures in my scope."""
     stmt = select(Checklist)
     if open is not None:
         pending = select(ChecklistAssignment.checklist_id).where(
-            ChecklistAssignment.completed_at.is_(None)
+            ChecklistAssignment.completed_at.is_(None), ChecklistAssignment.withdrawn_at.is_(None)
         )
         stmt = stmt.where(Checklist.id.in_(pending) if open else Checklist.id.not_in(pending))
     page_ = paginate(
@@ -323,13 +491,14 @@ def list_checklists(*, page: int, page_size: int, open: bool | None = None) -> P
         page=page,
         page_size=page_size,
     )
-    _decorate(page_.items)
+    _decorate(page_.items, principal)
     return page_
 
 
 def _figure_columns(now: datetime) -> list:
     a = ChecklistAssignment
-    open_ = a.completed_at.is_(None)
+    # Work still due: a withdrawn checklist's open assignments are neither near due nor overdue.
+    open_ = a.completed_at.is_(None) & a.withdrawn_at.is_(None)
     return [
         func.count(a.id).label("assignments"),
         func.count(a.id).filter(a.completed_at.is_not(None)).label("completed"),
@@ -373,8 +542,9 @@ def _events_by(group, checklist_ids: list[int]) -> dict:
     return dict(rows)
 
 
-def _decorate(checklists: list[Checklist]) -> None:
-    """Names and figures (of the assignments the caller can see) for dumping."""
+def _decorate(checklists: list[Checklist], principal: Principal) -> None:
+    """Names, figures (of the assignments the caller can see) and whether the caller may
+    change them, for dumping."""
     if not checklists:
         return
     ids = [c.id for c in checklists]
@@ -387,11 +557,16 @@ def _decorate(checklists: list[Checklist]) -> None:
     figures = {r.checklist_id: {k: int(getattr(r, k)) for k in FIGURES[:-1]} for r in rows}
     raised = _events_by(ChecklistAssignment.checklist_id, ids)
     _decorate_briefs(checklists)
-    people = _user_names({c.created_by for c in checklists if c.created_by})
+    people = _user_names(
+        {u for c in checklists for u in (c.created_by, c.edited_by, c.withdrawn_by) if u}
+    )
     for checklist in checklists:
         checklist.figures = {**_zero(), **figures.get(checklist.id, {})}
         checklist.figures["events"] = raised.get(checklist.id, 0)
         checklist.created_by_name = people.get(checklist.created_by, "")
+        checklist.edited_by_name = people.get(checklist.edited_by, "")
+        checklist.withdrawn_by_name = people.get(checklist.withdrawn_by, "")
+        checklist.can_manage = checklist.withdrawn_at is None and may_manage(principal, checklist)
 
 
 def _area_names(ids) -> dict[int, str]:
@@ -472,18 +647,27 @@ def list_assignments(*, filters: dict) -> Page:
         stmt = stmt.where(a.checklist_id == filters["checklist_id"])
     if filters.get("open") is not None:
         stmt = stmt.where(
-            a.completed_at.is_(None) if filters["open"] else a.completed_at.is_not(None)
+            (a.completed_at.is_(None) & a.withdrawn_at.is_(None))
+            if filters["open"]
+            else a.completed_at.is_not(None)
         )
     if filters.get("current"):
-        stmt = stmt.where(a.completed_at.is_(None) | (a.due_at >= utcnow() - RECENT))
+        # The phone's list: a withdrawn checklist leaves it whole, answered or not.
+        stmt = stmt.where(
+            a.withdrawn_at.is_(None), a.completed_at.is_(None) | (a.due_at >= utcnow() - RECENT)
+        )
     if filters.get("failed") is not None:
         stmt = stmt.where(a.failed_count > 0 if filters["failed"] else a.failed_count == 0)
+    if filters.get("noted") is not None:
+        noted = select(ChecklistAnswer.assignment_id).where(ChecklistAnswer.note != "")
+        stmt = stmt.where(a.id.in_(noted) if filters["noted"] else a.id.not_in(noted))
     if filters.get("area"):
         code = filters["area"]
         if not is_code(code):
             raise ValidationFailed("区域代码无效", code="bad_area", area=code)
         stmt = stmt.where(_under(a, [code]))
-    stmt = stmt.order_by(case((a.completed_at.is_(None), 0), else_=1), a.due_at, a.grid_id, a.id)
+    still_due = case((a.completed_at.is_(None) & a.withdrawn_at.is_(None), 0), else_=1)
+    stmt = stmt.order_by(still_due, a.due_at, a.grid_id, a.id)
     page_ = paginate(stmt, page=filters["page"], page_size=filters["page_size"])
     decorate_assignments(page_.items)
     return page_
@@ -539,6 +723,9 @@ def _decorate_briefs(checklists: list[Checklist]) -> None:
 
 def _timing(x: ChecklistAssignment, now: datetime) -> None:
     done = x.completed_at is not None
+    if x.withdrawn_at is not None and not done:  # no longer due: not late, nor nearly
+        x.overdue = x.near_due = x.late = False
+        return
     x.overdue = not done and x.due_at <= now
     x.near_due = not done and x.warn_at <= now < x.due_at
     x.late = done and x.completed_at > x.due_at
@@ -643,6 +830,57 @@ def _check_photos(principal: Principal, ids: list[int]) -> list[int]:
     return ids
 
 
+def _fields(
+    principal: Principal,
+    item: ChecklistItem,
+    assignment: ChecklistAssignment,
+    checklist: Checklist,
+    data: dict,
+) -> dict:
+    """The stored columns of an answer, judged (refused when it does not fit the item)."""
+    judged = _judge(item, assignment, data)
+    photos = _check_photos(principal, data["photos"])
+    now = utcnow()
+    # The phone's clock says when the item was done (offline work is not late for the delay
+    # in sending it), bounded by when the checklist was sent and when the answer arrived.
+    answered_at = min(data.get("answered_at") or now, now)
+    answered_at = max(answered_at, checklist.created_at)
+    return {
+        **judged,
+        "attachment_ids": photos,
+        "note": data["note"].strip(),
+        "answered_by": principal.user_id,
+        "answered_at": answered_at,
+        "received_at": now,
+    }
+
+
+# What a reader of an answer sees; a copy equal in these changes nothing.
+_ANSWER_CONTENT = ("yes", "value", "lon", "lat", "accuracy_m", "attachment_ids", "note")
+
+
+def _after_withdrawal(
+    principal: Principal,
+    item: ChecklistItem,
+    assignment: ChecklistAssignment,
+    checklist: Checklist,
+    data: dict,
+) -> ChecklistAssignment:
+    """A withdrawn checklist takes no more answers. A copy of one it already has (the phone's
+    queue resends a write whose reply was lost) is answered as before, not refused."""
+    row = _answer_row(assignment, item.key)
+    if row is not None:
+        try:
+            fields = _fields(principal, item, assignment, checklist, data)
+        except ValidationFailed:
+            fields = None
+        stale = fields is not None and row.answered_at > fields["answered_at"]
+        same = fields is not None and all(getattr(row, k) == fields[k] for k in _ANSWER_CONTENT)
+        if stale or (same and row.answered_at == fields["answered_at"]):
+            return decorate_assignments([assignment])[0]
+    raise _withdrawn(checklist, "不再接收填报")
+
+
 def answer(
     *, principal: Principal, assignment_id: int, item_key: str, data: dict
 ) -> ChecklistAssignment:
@@ -652,23 +890,11 @@ def answer(
         raise Forbidden("只有网格员和村社人员可以填报清单", code="role_forbidden")
     assignment = get_assignment(assignment_id=assignment_id, for_update=True)
     item = _item(assignment, item_key)
-    judged = _judge(item, assignment, data)
-    photos = _check_photos(principal, data["photos"])
-    now = utcnow()
     with unscoped():
         checklist = db.session.get(Checklist, assignment.checklist_id)
-    # The phone's clock says when the item was done (offline work is not late for the delay
-    # in sending it), bounded by when the checklist was sent and when the answer arrived.
-    answered_at = min(data.get("answered_at") or now, now)
-    answered_at = max(answered_at, checklist.created_at)
-    fields = {
-        **judged,
-        "attachment_ids": photos,
-        "note": data["note"].strip(),
-        "answered_by": principal.user_id,
-        "answered_at": answered_at,
-        "received_at": now,
-    }
+    if assignment.withdrawn_at is not None:
+        return _after_withdrawal(principal, item, assignment, checklist, data)
+    fields = _fields(principal, item, assignment, checklist, data)
     row = _answer_row(assignment, item.key)
     if row is None:
         row = ChecklistAnswer(assignment=assignment, item_id=item.id, item_key=item.key, **fields)

@@ -7,6 +7,9 @@ SKIP LOCKED on PostgreSQL, SQLite serialises writers):
 - assignments not completed: their grid's workers are told (near due, then overdue);
 - checklists: the sending centre is told once per checklist, with how many are still open,
   on its console and to whoever is on duty there (none is sent when all were done in time).
+
+Withdrawn checklists and their assignments are never claimed. Changing a checklist's deadline
+clears the marks of its open work (service.edit), so each is announced again at the new times.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ class ChecklistSweepResult:
 def _claim(model, mark: str, when: str, now: datetime, batch: int, returning: list) -> list:
     """Set `mark` = now on up to `batch` rows whose `when` has passed; return them."""
     t = model.__table__
-    condition = [t.c[when] <= now, t.c[mark].is_(None)]
+    # A withdrawn checklist (and its assignments) is due no more: nobody is warned of it.
+    condition = [t.c[when] <= now, t.c[mark].is_(None), t.c.withdrawn_at.is_(None)]
     if model is ChecklistAssignment:
         condition.append(t.c.completed_at.is_(None))
     if mark == "warned_at":

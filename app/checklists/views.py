@@ -1,5 +1,6 @@
-"""/api/v1/checklists (build, send, read, progress) and /api/v1/checklist-assignments (each
-grid's copy: list, answer item by item, raise an event from a failed item, photos)."""
+"""/api/v1/checklists (build, send, read, progress, edit, withdraw) and
+/api/v1/checklist-assignments (each grid's copy: list, answer item by item, raise an event
+from a failed item, photos)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from app.checklists.schemas import (
     ChecklistSchema,
     ChecklistTargetCountSchema,
     ChecklistTargetsSchema,
+    ChecklistUpdateSchema,
+    ChecklistWithdrawSchema,
 )
 from app.core.api import Blueprint
 from app.core.auth import current_principal, require_roles
@@ -43,7 +46,7 @@ _event_schema = EventSchema()
 @bp.response(200, page_schema(ChecklistSchema))
 def list_checklists(args):
     """Checklists sent in my scope or assigned to my grids, newest first, with figures."""
-    return service.list_checklists(**args)
+    return service.list_checklists(principal=current_principal(), **args)
 
 
 @bp.route("", methods=["POST"])
@@ -73,7 +76,31 @@ def count_targets(args):
 @bp.response(200, ChecklistSchema)
 def get_checklist(checklist_id: int):
     """One checklist: items, targets and figures over the assignments I can see."""
-    return service.detail(checklist_id=checklist_id)
+    return service.detail(principal=current_principal(), checklist_id=checklist_id)
+
+
+@bp.route("/<id:checklist_id>", methods=["PATCH"])
+@require_roles(*CREATORS)
+@bp.arguments(ChecklistUpdateSchema)
+@bp.response(200, ChecklistSchema)
+def edit_checklist(args, checklist_id: int):
+    """Change a sent checklist's title, instructions or deadline; its items stay as sent."""
+    checklist = service.edit(principal=current_principal(), checklist_id=checklist_id, **args)
+    payload = ChecklistSchema().dump(checklist)
+    db.session.commit()
+    return jsonify(payload)
+
+
+@bp.route("/<id:checklist_id>/withdraw", methods=["POST"])
+@require_roles(*CREATORS)
+@bp.arguments(ChecklistWithdrawSchema)
+@bp.response(200, ChecklistSchema)
+def withdraw_checklist(args, checklist_id: int):
+    """Withdraw 撤回 a checklist: answers stay, open work is no longer due, phones drop it."""
+    checklist = service.withdraw(principal=current_principal(), checklist_id=checklist_id, **args)
+    payload = ChecklistSchema().dump(checklist)
+    db.session.commit()
+    return jsonify(payload)
 
 
 @bp.route("/<id:checklist_id>/progress", methods=["GET"])

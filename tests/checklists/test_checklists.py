@@ -597,3 +597,250 @@ def test_a_failed_item_raises_one_event_however_often_it_is_tapped(auth, session
     assert progress["totals"]["events"] == 1
     [pushed] = _messages(session, "checklist_event")
     assert pushed.payload["event_id"] == event["id"] and pushed.room == f"area:{TOWNSHIP}"
+
+
+# -- changing a sent checklist --------------------------------------------------------------
+
+
+def _patch(auth, checklist_id, user="demo_dispatcher", **body):
+    return auth.request(user, "PATCH", f"/api/v1/checklists/{checklist_id}", json=body)
+
+
+def _withdraw(auth, checklist_id, reason="暴雨预警解除，排查取消", user="demo_dispatcher"):
+    return auth.post(user, f"/api/v1/checklists/{checklist_id}/withdraw", json={"reason": reason})
+
+
+def _assignment_row(session, assignment_id) -> ChecklistAssignment:
+    with unscoped():
+        row = session.get(ChecklistAssignment, assignment_id)
+        session.refresh(row)
+        return row
+
+
+def test_a_sent_checklist_changes_its_words_and_deadline_but_never_its_items(auth, session, send):
+    checklist = send(areas=[GRID, GRID_2], items=ITEMS[2:4]).json
+    cid, old_due = checklist["id"], datetime.fromisoformat(checklist["due_at"])
+    done = _mine(auth, cid, GRID_2)["id"]
+    _answer(auth, done, "crack", yes=False)
+    _answer(auth, done, "width", value=2)
+    open_ = _mine(auth, cid, GRID)["id"]
+
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=48)
+    changed = _patch(
+        auth, cid, title=" 汛前危岩排查（第二轮） ", instructions="范围不变", due_at=due.isoformat()
+    )
+    assert changed.status_code == 200, changed.json
+    body = changed.json
+    assert body["title"] == "汛前危岩排查（第二轮）" and body["instructions"] == "范围不变"
+    assert datetime.fromisoformat(body["due_at"]) == due
+    assert body["edited_by_name"] == "赵调度" and body["edited_at"] is not None
+    assert body["can_manage"] is True and body["withdrawn_at"] is None
+    # Near due stays at 75% of the time allowed, now up to the new deadline.
+    created = datetime.fromisoformat(body["created_at"])
+    warn = datetime.fromisoformat(body["warn_at"])
+    assert abs((warn - created) / (due - created) - 0.75) < 0.001
+    # The open assignment follows; the completed one keeps the deadline it was done against.
+    assert datetime.fromisoformat(_mine(auth, cid, GRID)["due_at"]) == due
+    assert datetime.fromisoformat(_mine(auth, cid, GRID_2)["due_at"]) == old_due
+    assert _mine(auth, cid, GRID)["checklist"]["title"] == "汛前危岩排查（第二轮）"
+
+    # The worker with open work and the centre hear what changed.
+    told = _messages(session, "checklist_changed")
+    assert sorted(m.room for m in told) == sorted(
+        [f"user:{_uid(session, 'demo_worker')}", f"area:{TOWNSHIP}"]
+    )
+    assert told[0].payload["changed"] == ["due_at", "instructions", "title"]
+    # The same change again is no change: nobody is told twice.
+    again = _patch(auth, cid, title="汛前危岩排查（第二轮）", due_at=due.isoformat())
+    assert again.status_code == 200 and len(_messages(session, "checklist_changed")) == 2
+
+    # Items and targets stay as sent, and the refusal says what to do instead.
+    for field_, value in (("items", ITEMS[2:3]), ("targets", {"areas": [GRID]})):
+        refused = _patch(auth, cid, **{field_: value})
+        assert refused.status_code == 422
+        [message] = refused.json["error"]["details"]["json"][field_]
+        assert "撤回后重新派发" in message
+    assert [i["key"] for i in auth.get("demo_dispatcher", f"/api/v1/checklists/{cid}").json[
+        "items"
+    ]] == ["crack", "width"]  # fmt: skip
+    assert _patch(auth, cid).status_code == 422  # nothing to change
+    for when, code in [(_in(-1), "due_too_soon"), (_in(0.1), "due_too_soon")] + [
+        (_in(24 * 91), "due_too_far")
+    ]:
+        refused = _patch(auth, cid, due_at=when)
+        assert refused.status_code == 422 and refused.json["error"]["code"] == code
+    assert datetime.fromisoformat(_mine(auth, cid, GRID)["due_at"]) == due
+
+    # Only the sending township or above: the village sees it (its grids' work), may not
+    # change it; the district may; a worker's role may not at all.
+    village = _patch(auth, cid, user="demo_village", title="村社改名")
+    assert village.status_code == 403 and village.json["error"]["code"] == "action_forbidden"
+    seen = auth.get("demo_village", f"/api/v1/checklists/{cid}").json
+    assert seen["can_manage"] is False
+    district = _patch(auth, cid, user="demo_supervisor_district", instructions="区里补充说明")
+    assert district.status_code == 200 and district.json["edited_by_name"] != "赵调度"
+    worker = _patch(auth, cid, user="demo_worker", title="网格员改名")
+    assert worker.status_code == 403 and worker.json["error"]["code"] == "role_forbidden"
+    assert _assignment_row(session, open_).due_at == due
+
+
+def test_a_new_deadline_re_arms_the_late_warnings_of_open_work(auth, session, send):
+    checklist = send(areas=[GRID, GRID_2], items=ITEMS[2:4]).json
+    cid = checklist["id"]
+    done = _mine(auth, cid, GRID_2)["id"]
+    _answer(auth, done, "crack", yes=False)
+    _answer(auth, done, "width", value=2)
+    late = _mine(auth, cid, GRID)["id"]
+    now = datetime.now(UTC)
+    _move_deadlines(session, cid, warn=now - timedelta(hours=1), due=now - timedelta(minutes=1))
+    first = sweep(now=now)
+    assert (first.overdue, first.checklists_overdue) == (1, 1)
+    assert sweep(now=now).messages == 0
+    progress = auth.get("demo_dispatcher", f"/api/v1/checklists/{cid}/progress").json
+    assert progress["totals"]["overdue"] == 1
+
+    # The storm came later: two more hours. Sent two hours ago, so near due at 75% of four.
+    due = now + timedelta(hours=2)
+    assert _patch(auth, cid, due_at=due.isoformat()).status_code == 200
+    row = _assignment_row(session, late)
+    assert (row.warned_at, row.overdue_at) == (None, None)
+    assert abs((row.warn_at - now).total_seconds() - 3600) < 5
+    mine = _mine(auth, cid, GRID)
+    assert (mine["overdue"], mine["near_due"]) == (False, False)
+    progress = auth.get("demo_dispatcher", f"/api/v1/checklists/{cid}/progress").json
+    assert (progress["totals"]["overdue"], progress["totals"]["completed"]) == (0, 1)
+
+    before = len(_messages(session, "checklist_near_due"))
+    assert sweep(now=now).messages == 0  # nothing is due yet at the new times
+    near = sweep(now=now + timedelta(minutes=61))
+    assert (near.near_due, near.checklists_near_due, near.overdue) == (1, 1, 0)
+    warned = _messages(session, "checklist_near_due")[before:]
+    worker = f"user:{_uid(session, 'demo_worker')}"
+    assert [m.room for m in warned if m.room.startswith("user:")] == [worker]
+    assert {datetime.fromisoformat(m.payload["due_at"]) for m in warned} == {due}
+    over = sweep(now=due + timedelta(seconds=1))
+    assert (over.overdue, over.checklists_overdue) == (1, 1)
+    # The completed grid was never warned again.
+    assert _assignment_row(session, done).warned_at is None
+
+
+# -- withdrawing a checklist ------------------------------------------------------------------
+
+
+def test_withdrawing_keeps_the_answers_and_ends_the_open_work(auth, session, send):
+    checklist = send(areas=[GRID, GRID_2, OTHER_VILLAGE_GRID], items=ITEMS[2:4]).json
+    cid = checklist["id"]
+    done = _mine(auth, cid, GRID_2)["id"]
+    _answer(auth, done, "crack", yes=False)
+    _answer(auth, done, "width", value=2)
+    half = _mine(auth, cid, GRID)["id"]
+    given = datetime.now(UTC).isoformat()  # the phone's clock, kept in its queued write
+    first = _answer(auth, half, "crack", yes=True, note="东侧新增裂缝", answered_at=given)
+    assert first.status_code == 200
+    now = datetime.now(UTC)
+    _move_deadlines(session, cid, warn=now - timedelta(hours=1), due=now - timedelta(minutes=1))
+    before = auth.get("demo_dispatcher", f"/api/v1/checklists/{cid}").json["figures"]
+    # Two open and overdue; the completed grid was done after the (moved) deadline: late.
+    assert (before["overdue"], before["completed"], before["late"]) == (2, 1, 1)
+    home = auth.get("demo_worker", "/api/v1/checklist-assignments?current=true").json
+    assert {a["checklist"]["id"] for a in home["items"]} == {cid}
+
+    # Refused: from below the sending township, without a reason.
+    village = _withdraw(auth, cid, user="demo_village")
+    assert village.status_code == 403 and village.json["error"]["code"] == "action_forbidden"
+    blank = _withdraw(auth, cid, reason="   ")
+    assert blank.status_code == 422 and blank.json["error"]["code"] == "reason_required"
+    missing = auth.post("demo_dispatcher", f"/api/v1/checklists/{cid}/withdraw", json={})
+    assert missing.status_code == 422
+
+    withdrawn = _withdraw(auth, cid)
+    assert withdrawn.status_code == 200, withdrawn.json
+    body = withdrawn.json
+    assert body["withdrawn_at"] is not None and body["withdrawn_by_name"] == "赵调度"
+    assert body["withdraw_reason"] == "暴雨预警解除，排查取消" and body["can_manage"] is False
+    # The open work is no longer due (nor overdue); what was done still counts as it was.
+    assert body["figures"] == before | {"overdue": 0, "near_due": 0}
+    assert (body["figures"]["items_answered"], body["figures"]["failed_items"]) == (3, 1)
+    # The worker's phone list and home count lose it; nothing is open any more.
+    home = auth.get("demo_worker", "/api/v1/checklist-assignments?current=true").json
+    assert home["items"] == []
+    open_ = auth.get(
+        "demo_dispatcher", f"/api/v1/checklist-assignments?checklist_id={cid}&open=true"
+    )
+    assert open_.json["total"] == 0
+    assert auth.get("demo_dispatcher", "/api/v1/checklists?open=true").json["total"] == 0
+    # The console still has it, marked, with the answers and the note given before.
+    listed = auth.get("demo_dispatcher", "/api/v1/checklists").json["items"]
+    assert [(c["id"], c["withdraw_reason"]) for c in listed] == [(cid, "暴雨预警解除，排查取消")]
+    kept = auth.get("demo_dispatcher", f"/api/v1/checklist-assignments/{half}").json
+    assert [(a["item_key"], a["note"]) for a in kept["answers"]] == [("crack", "东侧新增裂缝")]
+    assert (kept["overdue"], kept["late"], kept["checklist"]["withdrawn_at"]) == (
+        False,
+        False,
+        body["withdrawn_at"],
+    )
+
+    # Its workers and its centre are told, with the reason.
+    told = _messages(session, "checklist_withdrawn")
+    assert sorted(m.room for m in told) == sorted(
+        [f"user:{_uid(session, 'demo_worker')}", f"area:{TOWNSHIP}"]
+    )
+    assert {m.payload["reason"] for m in told} == {"暴雨预警解除，排查取消"}
+
+    # An answer queued on a phone that arrives now is refused, saying why (409: the queue
+    # shows it as refused, it does not retry it); a resent copy of one stored before is not.
+    refused = _answer(auth, half, "width", value=3)
+    assert refused.status_code == 409
+    error = refused.json["error"]
+    assert error["code"] == "checklist_withdrawn" and "暴雨预警解除" in error["message"]
+    assert error["details"]["checklist_id"] == cid
+    assert _count(session, ChecklistAnswer, assignment_id=half) == 1
+    resent = _answer(auth, half, "crack", yes=True, note="东侧新增裂缝", answered_at=given)
+    assert resent.status_code == 200 and resent.json["answered_count"] == 1
+    changed = _answer(auth, half, "crack", yes=True, note="又宽了", answered_at=given)
+    assert changed.status_code == 409
+    # The hazard found before is not withdrawn with the checklist: it may still be reported.
+    event = auth.post(
+        "demo_worker",
+        f"/api/v1/checklist-assignments/{half}/answers/crack/event",
+        json={"client_uuid": str(uuid.uuid4())},
+    )
+    assert event.status_code == 201, event.json
+
+    # No warnings any more, and no second withdrawal or change.
+    assert sweep(now=datetime.now(UTC) + timedelta(days=1)).messages == 0
+    again = _withdraw(auth, cid)
+    assert again.status_code == 409 and again.json["error"]["code"] == "checklist_withdrawn"
+    assert _patch(auth, cid, title="改名").status_code == 409
+
+
+# -- notes ----------------------------------------------------------------------------------
+
+
+def test_a_note_goes_with_the_answer_and_comes_back(auth, session, send):
+    checklist = send(areas=[GRID, GRID_2], items=ITEMS[2:4]).json
+    cid = checklist["id"]
+    mine = _mine(auth, cid)["id"]
+    at = datetime.now(UTC).isoformat()
+    answered = _answer(auth, mine, "width", value=12, note="  裂缝比上周宽了  ", answered_at=at)
+    assert answered.status_code == 200
+    [width] = answered.json["answers"]
+    assert width["note"] == "裂缝比上周宽了" and width["failed"] is True
+    # A note changed afterwards is the same answer sent again with the new note.
+    edited = _answer(
+        auth, mine, "width", value=12, note="裂缝比上周宽了，已拉警戒线", answered_at=at
+    )
+    assert [a["note"] for a in edited.json["answers"]] == ["裂缝比上周宽了，已拉警戒线"]
+    assert _count(session, ChecklistAnswer, assignment_id=mine) == 1
+    _answer(auth, _mine(auth, cid, GRID_2)["id"], "crack", yes=False)  # no note
+
+    # The console finds the noted answers; the note is too long past 500 characters.
+    url = f"/api/v1/checklist-assignments?checklist_id={cid}"
+    noted = auth.get("demo_dispatcher", url + "&noted=true").json["items"]
+    assert [(a["grid_code"], [x["note"] for x in a["answers"]]) for a in noted] == [
+        (GRID, ["裂缝比上周宽了，已拉警戒线"])
+    ]
+    unnoted = auth.get("demo_dispatcher", url + "&noted=false").json["items"]
+    assert [a["grid_code"] for a in unnoted] == [GRID_2]
+    long = _answer(auth, mine, "width", value=1, note="长" * 501)
+    assert long.status_code == 422 and "note" in long.json["error"]["details"]["json"]

@@ -1,10 +1,17 @@
 """Checklist dispatch in Chromium: the township dispatcher builds a checklist in the console and
 sends it to two grids (one clicked on the map, one ticked in the tree); the worker's open phone
-hears of it, goes offline, answers a photo, a GPS check-in and a failing yes/no, is closed and
-reopened still offline; back online the answers arrive exactly once; one tap raises the event;
-the console's progress shows the assignment done and the failed item with its event."""
+hears of it, goes offline, answers a photo, a GPS check-in (with a note typed first) and a
+failing yes/no (its note added after), is closed and reopened still offline; back online the
+answers and notes arrive exactly once; one tap raises the event; the console's progress shows the
+assignment done, the failed item with its event, and the notes beside their answers.
+
+Then a second checklist is changed and withdrawn from the console: the phone hears of the
+change; an answer typed offline meanwhile is refused with the reason when the network returns,
+and the checklist leaves the worker's list."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +23,9 @@ pytestmark = pytest.mark.e2e
 GRID_2 = "500103003013002"  # demo_worker's second grid
 VILLAGE = "500103003013"  # 民生路社区
 TITLE = "暴雨前危岩巡查"
+GPS_NOTE = "定位在巷口，信号弱"
+CRACK_NOTE = "裂缝比上周宽了"
+SECOND = "台风过境后排查"
 
 
 def _answers_in_db(live_server, assignment_id: int) -> int:
@@ -122,12 +132,20 @@ def test_a_checklist_goes_out_is_answered_offline_and_rolls_up(
         page.click("#photo-item1")
     chooser.value.set_files(jpeg(11))
     page.locator("#item-item1 .cl-status[data-state='waiting']").wait_for()
+    # A note typed before the check-in goes with it.
+    page.fill("#note-item2", GPS_NOTE)
     page.click("#gps-item2")
     page.locator("#item-item2 .cl-status[data-state='waiting']").wait_for()
     page.click("#yes-item3")
     crack = page.locator("#item-item3 .cl-status[data-state='waiting'][data-failed='true']")
     crack.wait_for()
     assert "不合格" in crack.inner_text()
+    # A note added after answering rides in the answer still waiting to be sent.
+    assert page.locator("#save-note-item3").is_disabled()
+    page.fill("#note-item3", CRACK_NOTE)
+    page.click("#save-note-item3")
+    page.locator("#save-note-item3:disabled").wait_for()
+    assert page.input_value("#note-item2") == GPS_NOTE
     page.locator("#checklist-progress:has-text('已完成')").wait_for()
     assert "不合格 1" in page.locator("#checklist-progress").inner_text()
     _no_sideways_scroll(page)
@@ -139,6 +157,7 @@ def test_a_checklist_goes_out_is_answered_offline_and_rolls_up(
     for key in ("item1", "item2", "item3"):
         page.locator(f"#item-{key} .cl-status[data-state='waiting']").wait_for()
     assert _answers_in_db(live_server, mine["id"]) == 0
+    assert page.input_value("#note-item3") == CRACK_NOTE  # kept in the queue, offline
     page.set_viewport_size({"width": 360, "height": 780})
     _no_sideways_scroll(page)
     screenshot(page, "phone-checklist-reopened-360", full_page=True)
@@ -156,6 +175,7 @@ def test_a_checklist_goes_out_is_answered_offline_and_rolls_up(
     assert len(photo["photos"]) == 1 and gps["failed"] is False
     assert gps["location"]["accuracy_m"] == 8
     assert crack["failed"] is True and crack["fail_reason"] == "回答为“是”"
+    assert (gps["note"], crack["note"], photo["note"]) == (GPS_NOTE, CRACK_NOTE, "")
 
     # One tap raises the event; it lands once, linked to the answer.
     page.click("#raise-item3")
@@ -175,6 +195,23 @@ def test_a_checklist_goes_out_is_answered_offline_and_rolls_up(
     status, events = live_server.api("GET", "/events?source=checklist", token=dispatcher)
     assert events["total"] == 1
 
+    # A note changed after its answer was sent: the same answer again, with the new note.
+    page.fill("#note-item2", GPS_NOTE + "，已复核")
+    page.click("#save-note-item2")
+    page.locator(".toast:has-text('备注已保存')").first.wait_for()
+    for _ in range(100):
+        status, again = live_server.api(
+            "GET", f"/checklist-assignments/{mine['id']}", token=dispatcher
+        )
+        [checked] = [a for a in again["answers"] if a["item_key"] == "item2"]
+        if checked["note"] != GPS_NOTE:
+            break
+        page.wait_for_timeout(200)
+    assert checked["note"] == GPS_NOTE + "，已复核"
+    # Still the answer it was: the same fix, the same time, judged the same.
+    assert (checked["location"], checked["answered_at"]) == (gps["location"], gps["answered_at"])
+    assert checked["failed"] is False and _answers_in_db(live_server, mine["id"]) == 3
+
     # The console's progress followed live: one of two done, the failed item and its event.
     desk.locator("#checklist-totals:has-text('完成 1/2')").wait_for()
     assert "不合格 1" in desk.locator("#checklist-totals").inner_text()
@@ -185,8 +222,111 @@ def test_a_checklist_goes_out_is_answered_offline_and_rolls_up(
     link.wait_for()
     failure.locator(".photos img").wait_for()  # the site photo, through the assignment
     desk.locator(f"#checklist-progress tr.cl-node[data-code='{VILLAGE}']").wait_for()
+    assert CRACK_NOTE in failure.inner_text()
+    # Every note beside its answer, passing ones too.
+    noted = desk.locator(f"#checklist-notes .cl-noted[data-assignment='{mine['id']}']")
+    noted.first.wait_for()
+    gps_note = noted.and_(desk.locator("[data-key='item2']"))
+    assert GPS_NOTE in gps_note.inner_text() and "已定位" in gps_note.inner_text()
+    assert gps_note.locator(".ok").inner_text() == "合格"
+    assert noted.count() == 2
     assert desk.evaluate("window.sameConsolePage") is True
     screenshot(desk, "console-progress")
     link.click()
     desk.locator(f"#detail .event-title:has-text('#{event['id']}')").wait_for()
     screenshot(desk, "console-event-from-checklist")
+
+
+def test_a_changed_then_withdrawn_checklist_leaves_the_phone_and_refuses_a_late_answer(
+    phone, console, live_server, screenshot
+):
+    dispatcher = live_server.login("demo_dispatcher")
+    due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    status, sent = live_server.api(
+        "POST",
+        "/checklists",
+        {
+            "title": SECOND,
+            "due_at": due,
+            "items": [
+                {"label": "是否有积水", "kind": "yes_no", "fail_on": True},
+                {"label": "积水深度", "kind": "value", "unit": "cm", "required": False},
+            ],
+            "targets": {"areas": ["500103003013001"]},
+        },
+        token=dispatcher,
+    )
+    assert status == 201, sent
+    status, listed = live_server.api(
+        "GET", f"/checklist-assignments?checklist_id={sent['id']}", token=dispatcher
+    )
+    [assignment] = listed["items"]
+
+    page = open_phone(phone, "demo_worker")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # Every item of my open checklists: this one's two and what the first test left open.
+    count = int(page.locator("#count-checklists .n").inner_text())
+    assert count >= 2
+    page.click("#count-checklists")
+    row = page.locator(f"#checklist-list .checklist-row[data-id='{assignment['id']}']")
+    row.click()
+    page.locator(f"#checklist-title:text-is('{SECOND}')").wait_for()
+
+    # The centre renames it: the open phone is told and shows the new title.
+    desk = open_console(console, "demo_dispatcher")
+    desk.click("#checklists-tab")
+    desk.click(f"#checklist-table tr.cl-row[data-id='{sent['id']}']")
+    desk.click("#checklist-edit")
+    desk.fill("#cl-edit-title", SECOND + "（积水）")
+    desk.click("#cl-edit-save")
+    desk.locator("#checklist-due:has-text('赵调度')").wait_for()
+    page.locator(".toast:has-text('清单已修改')").first.wait_for()
+    page.locator(f"#checklist-title:text-is('{SECOND}（积水）')").wait_for()
+
+    # Offline, the worker answers with a note and goes back to the list, which still has it.
+    phone.set_offline(True)
+    page.fill("#note-item1", "路口积水没过脚踝")
+    page.click("#yes-item1")
+    page.locator("#item-item1 .cl-status[data-state='waiting']").wait_for()
+    page.click("a.back")
+    row.wait_for()
+
+    # Meanwhile the storm has passed: the centre withdraws it, with the reason.
+    desk.click("#checklist-withdraw")
+    desk.fill("#cl-withdraw-reason", "台风已过境，排查取消")
+    screenshot(desk, "console-withdraw-form")
+    desk.click("#cl-withdraw-confirm")
+    banner = desk.locator("#checklist-withdrawn")
+    banner.wait_for()
+    assert "台风已过境，排查取消" in banner.inner_text() and "赵调度" in banner.inner_text()
+    listed = desk.locator(f"#checklist-table tr.cl-row.withdrawn[data-id='{sent['id']}']")
+    listed.locator(".cl-tag:text-is('已撤回')").wait_for()
+    assert "台风已过境，排查取消" in listed.inner_text() and "赵调度" in listed.inner_text()
+    # No more changing it: the detail that says so has no buttons (one look at one drawing).
+    desk.wait_for_function(
+        "document.querySelector('#checklist-withdrawn') && !document.querySelector('.cl-manage')"
+    )
+    screenshot(desk, "console-withdrawn")
+
+    # Back online: the late answer is refused with the reason (not retried), the checklist
+    # leaves the list, and nothing of it reached the server.
+    phone.set_offline(False)
+    row.wait_for(state="detached", timeout=20_000)
+    page.locator(".toast:has-text('清单已撤回')").first.wait_for(timeout=20_000)
+    screenshot(page, "phone-checklists-after-withdrawal", full_page=True)
+    assert _answers_in_db(live_server, assignment["id"]) == 0
+    page.click("nav.tabs a[data-tab='#/outbox']")
+    refused = page.locator(".queue-item.rejected .reason")
+    refused.wait_for()
+    assert "已撤回" in refused.inner_text() and "台风已过境" in refused.inner_text()
+    page.click("nav.tabs a[data-tab='#/home']")
+    page.locator(f"#count-checklists .n:text-is('{count - 2}')").wait_for()
+
+    # Reopened with no network, the stale copy does not bring it back.
+    phone.set_offline(True)
+    page.close()
+    page = phone.new_page()
+    page.goto("/#/checklists")
+    page.locator("h1:text-is('清单任务')").wait_for()
+    assert page.locator(f".checklist-row[data-id='{assignment['id']}']").count() == 0
+    phone.set_offline(False)

@@ -1,10 +1,13 @@
 // Checklist dispatch 清单派发 in the console: build a checklist (or start from a template), pick
 // where it goes (villages and grids from the tree or clicked on the map, or every key place of
 // a kind), see who it will reach before sending, then watch its progress roll up
-// township → village → grid, open the failed items with their photos and the events they raised.
+// township → village → grid, open the failed items with their photos and the events they raised,
+// and the workers' notes beside their answers. The sending centre (or a level above) may change
+// a sent checklist's title, instructions and deadline (never its items) or withdraw 撤回 it
+// with a reason; a withdrawn one stays listed, marked, with who withdrew it, when and why.
 //
-// Live pushes redraw the pane (app.js); the builder's DOM is kept across redraws, so a
-// dispatcher typing a checklist loses nothing when answers arrive.
+// Live pushes redraw the pane (app.js); the builder's DOM and an open change or withdraw form
+// are kept across redraws, so a dispatcher typing loses nothing when answers arrive.
 import { h, mount, toast, fmtTime } from '../lib/dom.js';
 import { t, addStrings } from '../lib/i18n.js';
 import { api, currentToken } from '../lib/api.js';
@@ -66,6 +69,27 @@ addStrings({
   cl_late_n: '逾期完成 {n}',
   cl_from: '发自 {name}',
   action_checklist_item: '清单检查不合格',
+  cl_withdrawn: '已撤回',
+  cl_withdrawn_by: '{name} 于 {at} 撤回',
+  cl_withdraw_reason_is: '撤回原因：{reason}',
+  cl_open_left: '撤回时未完成 {n}',
+  cl_edited: '{name} 于 {at} 修改',
+  cl_edit: '修改',
+  cl_withdraw: '撤回',
+  cl_save: '保存修改',
+  cl_saved: '清单已修改，网格员已收到通知',
+  cl_edit_fixed: '检查项和派发范围派发后不能修改（已有的回答针对原检查项）；如需修改请撤回后重新派发。改动期限后，未完成任务的临期、超期提醒按新期限重新计算。',
+  cl_no_change: '没有修改任何内容',
+  cl_withdraw_reason: '撤回原因（网格员可见）',
+  cl_withdraw_hint: '撤回后，未完成的任务不再计入、不再提醒，网格员手机上的清单将移除；已填报的内容保留。',
+  cl_withdraw_confirm: '确认撤回',
+  cl_withdrawn_done: '清单已撤回',
+  cl_notes: '网格员备注',
+  cl_no_notes: '暂无备注',
+  cl_note: '备注：{note}',
+  cl_photos_n: '照片 {n} 张',
+  cl_located: '已定位',
+  cl_passed: '合格',
 }, {
   checklists: 'Checklists',
   cl_new: 'New checklist',
@@ -123,6 +147,27 @@ addStrings({
   cl_late_n: '{n} done late',
   cl_from: 'From {name}',
   action_checklist_item: 'Checklist item failed',
+  cl_withdrawn: 'Withdrawn',
+  cl_withdrawn_by: 'Withdrawn by {name} at {at}',
+  cl_withdraw_reason_is: 'Reason: {reason}',
+  cl_open_left: '{n} open when withdrawn',
+  cl_edited: 'Changed by {name} at {at}',
+  cl_edit: 'Change',
+  cl_withdraw: 'Withdraw',
+  cl_save: 'Save changes',
+  cl_saved: 'Checklist changed; the workers were told',
+  cl_edit_fixed: 'Items and targets cannot change once sent (answers refer to them); withdraw and send again instead. A new deadline re-arms the near-due and overdue warnings of open work.',
+  cl_no_change: 'Nothing was changed',
+  cl_withdraw_reason: 'Reason (shown to workers)',
+  cl_withdraw_hint: 'Open work stops counting and warning and leaves the workers\' phones; answers given are kept.',
+  cl_withdraw_confirm: 'Withdraw it',
+  cl_withdrawn_done: 'Checklist withdrawn',
+  cl_notes: 'Workers\' notes',
+  cl_no_notes: 'No notes',
+  cl_note: 'Note: {note}',
+  cl_photos_n: '{n} photo(s)',
+  cl_located: 'Located',
+  cl_passed: 'OK',
 });
 
 // Who builds and sends checklists from the console (app/checklists/service.py CREATORS).
@@ -163,6 +208,7 @@ const state = {
   mode: 'areas',
   map: null,
   progress: null,
+  form: null, // an open change or withdraw form: { id, node }, reattached on every redraw
 };
 let running = null;
 let again = false;
@@ -189,10 +235,11 @@ async function draw(root, { me, onEvent }) {
   const canSend = SENDERS.has(me.user.role);
   const list = h('table.plain.cl-table#checklist-table',
     h('thead', h('tr', h('th', t('cl_title')), h('th', t('cl_due')), h('th', t('cl_done')), h('th', t('cl_failed')))),
-    h('tbody', page.items.map((c) => h('tr.cl-row' + (c.id === state.selected ? '.selected' : '') + (c.figures.overdue ? '.overdue' : c.figures.near_due ? '.near_due' : ''), {
+    h('tbody', page.items.map((c) => h('tr.cl-row' + (c.id === state.selected ? '.selected' : '') + (c.withdrawn_at ? '.withdrawn' : c.figures.overdue ? '.overdue' : c.figures.near_due ? '.near_due' : ''), {
       dataset: { id: c.id }, onclick: () => { state.selected = c.id; checklistsPane(root, { me, onEvent }); },
     },
-    h('td', h('b', c.title), h('div.hint', t('cl_from', { name: c.centre_name }))),
+    h('td', h('b', c.title), c.withdrawn_at ? h('span.cl-tag', t('cl_withdrawn')) : null, h('div.hint', t('cl_from', { name: c.centre_name })),
+      c.withdrawn_at ? h('div.hint.cl-withdrawn-line', `${t('cl_withdrawn_by', { name: c.withdrawn_by_name, at: fmtTime(c.withdrawn_at) })}：${c.withdraw_reason}`) : null),
     h('td.hint', fmtTime(c.due_at), c.figures.overdue ? h('div.bad', t('cl_overdue_n', { n: c.figures.overdue })) : c.figures.near_due ? h('div.warn', t('cl_near_n', { n: c.figures.near_due })) : null),
     h('td', bar(c.figures.completed, c.figures.assignments)),
     h('td', c.figures.failed_items ? h('b.bad', String(c.figures.failed_items)) : '0')))));
@@ -204,7 +251,8 @@ async function draw(root, { me, onEvent }) {
     page.items.length ? list : h('p.hint', t('cl_none')),
     detail));
   const chosen = page.items.find((c) => c.id === state.selected);
-  if (chosen) await drawDetail(detail, chosen, { onEvent });
+  if (state.form && (!chosen || state.form.id !== chosen.id || !chosen.can_manage)) state.form = null;
+  if (chosen) await drawDetail(detail, chosen, { onEvent, refresh: () => checklistsPane(root, { me, onEvent }) });
   else paintProgress(null);
 }
 
@@ -216,10 +264,12 @@ function bar(done, total) {
 
 // -- progress and failed items --------------------------------------------------------------
 
-async function drawDetail(box, checklist, { onEvent }) {
-  const [progress, failed] = await Promise.all([
+async function drawDetail(box, checklist, options) {
+  const { onEvent } = options;
+  const [progress, failed, noted] = await Promise.all([
     api.get(`/checklists/${checklist.id}/progress`),
     api.get('/checklist-assignments', { checklist_id: checklist.id, failed: true, page_size: 100 }),
+    api.get('/checklist-assignments', { checklist_id: checklist.id, noted: true, page_size: 100 }),
   ]);
   state.progress = progress;
   const nodes = progress.nodes;
@@ -246,7 +296,7 @@ async function drawDetail(box, checklist, { onEvent }) {
       dataset: { code: node.code, level: node.level },
       onclick: kids.length ? () => {
         if (open) state.expanded.delete(node.code); else state.expanded.add(node.code);
-        drawDetail(box, checklist, { onEvent });
+        drawDetail(box, checklist, options);
       } : null,
     },
     h('td', { style: { paddingLeft: `${0.3 + depth * 1.1}rem` } }, kids.length ? (open ? '▾ ' : '▸ ') : '· ', node.name),
@@ -276,9 +326,16 @@ async function drawDetail(box, checklist, { onEvent }) {
           : h('div.hint', t('cl_not_raised'))));
     }
   }
+  const withdrawn = checklist.withdrawn_at;
   mount(box,
-    h('h3', checklist.title),
+    h('h3#checklist-heading', checklist.title, withdrawn ? h('span.cl-tag', t('cl_withdrawn')) : null),
+    withdrawn ? h('div.cl-withdrawn#checklist-withdrawn',
+      h('b', t('cl_withdrawn')), ' ', t('cl_withdrawn_by', { name: checklist.withdrawn_by_name, at: fmtTime(withdrawn) }),
+      h('div', t('cl_withdraw_reason_is', { reason: checklist.withdraw_reason }))) : null,
     checklist.instructions ? h('p.hint', checklist.instructions) : null,
+    h('p.hint#checklist-due', `${t('cl_due')} ${fmtTime(checklist.due_at)}`,
+      checklist.edited_at ? ` · ${t('cl_edited', { name: checklist.edited_by_name, at: fmtTime(checklist.edited_at) })}` : ''),
+    checklist.can_manage ? manage(checklist, options) : null,
     h('p.cl-totals#checklist-totals',
       h('span', `${t('cl_done')} ${totals.completed}/${totals.assignments}`),
       h('span', `${t('cl_answered')} ${totals.items_answered}/${totals.items_total}`),
@@ -286,13 +343,125 @@ async function drawDetail(box, checklist, { onEvent }) {
       totals.overdue ? h('span.bad', t('cl_overdue_n', { n: totals.overdue })) : null,
       totals.near_due ? h('span.warn', t('cl_near_n', { n: totals.near_due })) : null,
       totals.late ? h('span.warn', t('cl_late_n', { n: totals.late })) : null,
+      withdrawn && totals.assignments > totals.completed ? h('span', t('cl_open_left', { n: totals.assignments - totals.completed })) : null,
       h('span', `${t('cl_events')} ${totals.events}`)),
     h('table.plain.cl-progress#checklist-progress',
       h('thead', h('tr', h('th', t('cl_area')), h('th', t('cl_done')), h('th', t('cl_answered')), h('th', t('cl_failed')), h('th', t('overdue')), h('th', t('cl_events')))),
       h('tbody', rows)),
     h('h3', t('cl_failures')),
-    failures.length ? h('div#checklist-failures', failures) : h('p.hint', t('cl_no_failures')));
+    failures.length ? h('div#checklist-failures', failures) : h('p.hint', t('cl_no_failures')),
+    h('h3', t('cl_notes')),
+    notes(noted.items));
   paintProgress(nodes);
+}
+
+// Every answer with a note, the note beside what was answered.
+function notes(assignments) {
+  const lines = [];
+  for (const a of assignments) {
+    for (const answer of a.answers.filter((x) => x.note)) {
+      const item = a.checklist.items.find((i) => i.key === answer.item_key) || { label: answer.item_key, kind: '' };
+      lines.push(h('div.cl-noted', { dataset: { assignment: a.id, key: answer.item_key } },
+        h('div', h('b', a.key_place ? `${a.key_place.kind_name} · ${a.key_place.name}` : `${a.village_name} ${a.grid_name}`)),
+        h('div', `${item.label}：${answerText(item, answer)} `,
+          answer.failed ? h('span.bad', answer.fail_reason || t('cl_failed')) : h('span.ok', t('cl_passed'))),
+        h('div.cl-note-text', t('cl_note', { note: answer.note })),
+        h('div.hint', t('cl_by', { name: answer.answered_by_name, at: fmtTime(answer.answered_at) }))));
+    }
+  }
+  return lines.length ? h('div#checklist-notes', lines) : h('p.hint#checklist-notes', t('cl_no_notes'));
+}
+
+function answerText(item, answer) {
+  if (item.kind === 'yes_no') return answer.yes ? t('cl_yes') : t('cl_no');
+  if (item.kind === 'value') return `${answer.value}${item.unit || ''}`;
+  if (item.kind === 'photo') return t('cl_photos_n', { n: answer.photos.length });
+  if (item.kind === 'gps') return t('cl_located');
+  return '';
+}
+
+// -- changing or withdrawing a sent checklist ----------------------------------------------
+
+// A datetime-local value (the browser's zone) for an instant.
+function localInput(iso) {
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function manage(checklist, options) {
+  if (state.form && state.form.id === checklist.id) return state.form.node;
+  const open = (make) => { state.form = { id: checklist.id, node: make(checklist, options) }; options.refresh(); };
+  return h('div.cl-manage',
+    h('button.cl-button#checklist-edit', { type: 'button', onclick: () => open(editForm) }, t('cl_edit')),
+    h('button.cl-button#checklist-withdraw', { type: 'button', onclick: () => open(withdrawForm) }, t('cl_withdraw')));
+}
+
+function closeForm(options) {
+  state.form = null;
+  return options.refresh();
+}
+
+function editForm(checklist, options) {
+  const title = h('input#cl-edit-title', { maxlength: 100, value: checklist.title });
+  const instructions = h('textarea#cl-edit-instructions', { rows: 2, maxlength: 2000 });
+  instructions.value = checklist.instructions;
+  const shown = localInput(checklist.due_at);
+  const due = h('input#cl-edit-due', { type: 'datetime-local', value: shown });
+  const errors = h('div.cl-error#cl-edit-errors');
+  const save = h('button.cl-button.primary#cl-edit-save', {
+    type: 'button',
+    onclick: async () => {
+      // Only what was changed: the deadline shown is rounded to the minute, and sending it back
+      // unchanged would move it by seconds (and re-arm its warnings).
+      const body = {};
+      if (title.value.trim() !== checklist.title) body.title = title.value.trim();
+      if (instructions.value.trim() !== checklist.instructions) body.instructions = instructions.value.trim();
+      if (due.value && due.value !== shown) body.due_at = new Date(due.value).toISOString();
+      if (!Object.keys(body).length) { errors.textContent = t('cl_no_change'); return; }
+      save.disabled = true;
+      try {
+        await api.patch(`/checklists/${checklist.id}`, body);
+        toast(t('cl_saved'), 'ok');
+        await closeForm(options);
+      } catch (err) {
+        errors.textContent = [err.message, ...Object.values((err.details && err.details.json) || {}).flat()].join('\n');
+        save.disabled = false;
+      }
+    },
+  }, t('cl_save'));
+  return h('section.cl-form#checklist-editor',
+    h('label', t('cl_title'), title),
+    h('label', t('cl_instructions'), instructions),
+    h('label', t('cl_due'), due),
+    h('p.hint', t('cl_edit_fixed')),
+    errors,
+    h('div.cl-actions', save, h('button.cl-button', { type: 'button', onclick: () => closeForm(options) }, t('cl_cancel'))));
+}
+
+function withdrawForm(checklist, options) {
+  const reason = h('input#cl-withdraw-reason', { maxlength: 200 });
+  const errors = h('div.cl-error#cl-withdraw-errors');
+  const confirm = h('button.cl-button.danger#cl-withdraw-confirm', {
+    type: 'button',
+    onclick: async () => {
+      if (!reason.value.trim()) { reason.focus(); return; }
+      confirm.disabled = true;
+      try {
+        await api.post(`/checklists/${checklist.id}/withdraw`, { reason: reason.value.trim() });
+        toast(t('cl_withdrawn_done'), 'ok');
+        await closeForm(options);
+      } catch (err) {
+        errors.textContent = err.message;
+        confirm.disabled = false;
+      }
+    },
+  }, t('cl_withdraw_confirm'));
+  return h('section.cl-form#checklist-withdraw-form',
+    h('p.warn', t('cl_withdraw_hint')),
+    h('label', t('cl_withdraw_reason'), reason),
+    errors,
+    h('div.cl-actions', confirm, h('button.cl-button', { type: 'button', onclick: () => closeForm(options) }, t('cl_cancel'))));
 }
 
 function photosOf(assignment) {

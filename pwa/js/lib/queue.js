@@ -51,6 +51,24 @@ export async function enqueue({ kind, method = 'POST', path, body, photos = [], 
 
 const mine = () => ownItems('queue');
 
+// Change the body of a write still waiting (a note added to a queued answer, its photos not
+// uploaded twice). Runs under the flush's lock, so it never races a send of the same write;
+// false when the write has gone meanwhile (sent, or set aside), and the caller writes anew.
+export async function amend(id, change) {
+  const locks = typeof navigator !== 'undefined' && navigator.locks;
+  const apply = async () => {
+    const item = await get('queue', id);
+    if (!item || item.status !== 'waiting') return false;
+    item.body = change(item.body);
+    await put('queue', item);
+    announce(item);
+    return true;
+  };
+  if (locks) return locks.request('wangge-queue', apply);
+  if (flushing) await flushing.catch(() => {});
+  return apply();
+}
+
 // The signed-in person's items, newest first; `kind` narrows to one kind.
 export async function items(kind) {
   const list = (await mine()).filter((i) => !kind || i.kind === kind);

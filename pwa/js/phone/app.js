@@ -1,5 +1,5 @@
 // The phone app's router, its tab bar and its live connection.
-import { h, mount, toast } from '../lib/dom.js';
+import { fmtTime, h, mount, toast } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { connect } from '../lib/live.js';
 import * as outbox from '../lib/outbox.js';
@@ -9,7 +9,9 @@ import { homeScreen, outboxScreen, tasksScreen } from './home.js';
 import { reportScreen } from './report.js';
 import { taskScreen } from './task.js';
 import { noticeScreen, visitsScreen } from './notices.js';
-import { checklistScreen, checklistsScreen } from './checklists.js';
+import {
+  checklistOnScreen, checklistScreen, checklistsScreen, forgetChecklist, onForget, redrawChecklist, refreshChecklists,
+} from './checklists.js';
 import { patrolScreen } from './patrol.js';
 import { formScreen, formsScreen } from './forms.js';
 import { sensorScreen, sensorsScreen } from './sensors.js';
@@ -73,6 +75,11 @@ export async function startPhone(root, me) {
     badge();
     if (page() === 'outbox') route();
   });
+  // A checklist dropped from the list (withdrawn: a live message, an answer refused): the list
+  // and the count lose it, and its open screen says why it takes no more answers.
+  onForget((checklistId) => {
+    if (['home', 'checklists'].includes(page()) || (page() === 'checklist' && checklistOnScreen(checklistId))) route();
+  });
   loadTaxonomy();
   badge();
   await route();
@@ -95,6 +102,16 @@ export async function startPhone(root, me) {
       const returned = message.kind === 'form_returned';
       toast(`${t('forms')}: ${payload.title || ''}${returned ? ` · ${payload.reason || ''}` : ''}`, returned ? 'warn' : 'info');
       if (['home', 'forms'].includes(page())) route(); // never under someone typing
+    } else if (message.kind === 'checklist_withdrawn') {
+      // Off the list (and the home count) now; an open checklist shows why it takes no answers.
+      toast(t('checklist_withdrawn_toast', { title: payload.title || '', reason: payload.reason || '' }), 'warn');
+      forgetChecklist(payload.checklist_id).catch(() => {});
+    } else if (message.kind === 'checklist_changed') {
+      toast(t('checklist_changed_toast', { title: payload.title || '', due: fmtTime(payload.due_at) }), 'info');
+      refreshChecklists().catch(() => {}).then(() => {
+        if (['home', 'checklists'].includes(page())) route();
+        else if (page() === 'checklist') redrawChecklist(); // typed notes and readings are kept
+      });
     } else if (message.kind === 'checklist_near_due' || message.kind === 'checklist_overdue') {
       const late = message.kind === 'checklist_overdue';
       toast(`${t('checklists')} ${t(late ? 'overdue' : 'near_due')}: ${payload.title || ''}`, late ? 'error' : 'warn');

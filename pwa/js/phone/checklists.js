@@ -5,6 +5,16 @@
 // with no signal. Every answer and every "raise an event" goes through the write queue: it is
 // shown at once (overlaid on the cached list), sent in order when the network allows, and is
 // idempotent on the server (answers are keyed by assignment + item; events by a client uuid).
+//
+// Each item takes an optional note (备注), sent inside its answer. A note changed after
+// answering rides in the queued answer while that still waits (amended in place, so photos are
+// not uploaded twice), else the stored answer is sent again with the new note and its original
+// time (the server takes an equal time as the same answer, a later one would move it).
+//
+// A checklist withdrawn by its centre leaves the list: the server's list no longer has it, and
+// the ids heard of (live message, an answer refused as `checklist_withdrawn`) are remembered
+// in kv 'checklists_withdrawn', so a stale copy (the cache, the service worker's last answer
+// offline) does not bring it back.
 import { h, mount, toast, fmtTime } from '../lib/dom.js';
 import { t, addStrings } from '../lib/i18n.js';
 import { api } from '../lib/api.js';
@@ -45,6 +55,16 @@ addStrings({
   checklist_gps_check: '位置由服务器核对',
   checklist_value_hint: '填写读数',
   checklist_not_found: '找不到该清单任务（可能已撤回或不在您的网格）',
+  checklist_note: '备注（选填）',
+  checklist_note_hint: '如：裂缝比上周宽了',
+  checklist_note_save: '保存备注',
+  checklist_note_later: '备注会随答案一起保存',
+  checklist_note_saved: '备注已保存',
+  checklist_note_write: '修改备注',
+  checklist_withdrawn: '此清单已撤回',
+  checklist_withdrawn_reason: '撤回原因：{reason}',
+  checklist_withdrawn_toast: '清单已撤回：{title}（{reason}）',
+  checklist_changed_toast: '清单已修改：{title}，期限 {due}',
 }, {
   checklists: 'Checklists',
   checklist_due: 'Due',
@@ -78,29 +98,76 @@ addStrings({
   checklist_gps_check: 'The server checks the position',
   checklist_value_hint: 'Reading',
   checklist_not_found: 'Checklist not found',
+  checklist_note: 'Note (optional)',
+  checklist_note_hint: 'e.g. the crack is wider than last week',
+  checklist_note_save: 'Save note',
+  checklist_note_later: 'The note is saved with the answer',
+  checklist_note_saved: 'Note saved',
+  checklist_note_write: 'note changed',
+  checklist_withdrawn: 'This checklist was withdrawn',
+  checklist_withdrawn_reason: 'Reason: {reason}',
+  checklist_withdrawn_toast: 'Checklist withdrawn: {title} ({reason})',
+  checklist_changed_toast: 'Checklist changed: {title}, due {due}',
 });
 
 const CACHE = 'checklists_mine';
+const WITHDRAWN = 'checklists_withdrawn';
 const ANSWER = 'checklist_answer';
 const EVENT = 'checklist_event';
+
+// Without the checklists known to be withdrawn, whatever copy the list came from.
+async function withoutWithdrawn(items) {
+  const gone = new Set((await kv.get(WITHDRAWN)) || []);
+  return (items || []).filter((a) => !a.checklist.withdrawn_at && !gone.has(a.checklist.id));
+}
 
 // The assignments of my grids: from the network when there is one, else the last copy.
 async function load() {
   try {
     const page = await api.get('/checklist-assignments', { current: true, page_size: 100 });
-    const value = { items: page.items, at: new Date().toISOString() };
+    const value = { items: await withoutWithdrawn(page.items), at: new Date().toISOString() };
     await kv.set(CACHE, value);
     return value.items;
   } catch (err) {
-    const cached = await kv.get(CACHE);
-    return (cached && cached.items) || [];
+    return cachedItems();
   }
 }
 
 async function cachedItems() {
   const cached = await kv.get(CACHE);
-  return (cached && cached.items) || [];
+  return withoutWithdrawn(cached && cached.items);
 }
+
+// The list again from the server (a live message said it changed); the cached copy offline.
+export const refreshChecklists = load;
+
+const forgotten = new Set();
+// Called after a checklist was dropped from the list, so an open list screen redraws.
+export function onForget(fn) {
+  forgotten.add(fn);
+}
+
+// A checklist withdrawn by its centre: off the list now, and kept off whatever copy comes next.
+export async function forgetChecklist(checklistId) {
+  const id = Number(checklistId);
+  const gone = (await kv.get(WITHDRAWN)) || [];
+  if (gone.includes(id)) return;
+  await kv.set(WITHDRAWN, [...gone, id].slice(-200));
+  const cached = await kv.get(CACHE);
+  if (cached && cached.items) await kv.set(CACHE, { ...cached, items: await withoutWithdrawn(cached.items) });
+  await load();
+  forgotten.forEach((fn) => fn(id));
+}
+
+// An answer refused because its checklist was withdrawn meanwhile (sent from the queue, perhaps
+// long after it was typed offline): the refusal stays in the outbox with the server's reason,
+// and the checklist leaves the list.
+queue.onChange((item) => {
+  const refusal = item && item.status === 'rejected' && item.rejected;
+  if (refusal && refusal.code === 'checklist_withdrawn' && refusal.details && refusal.details.checklist_id) {
+    forgetChecklist(refusal.details.checklist_id).catch(() => {});
+  }
+});
 
 const answerPath = (assignmentId, key) => `/checklist-assignments/${assignmentId}/answers/${key}`;
 
@@ -196,6 +263,22 @@ export async function checklistsScreen(root) {
 // The screen being shown, redrawn when the queue sends (or refuses) one of its writes.
 let redraw = null;
 let listening = false;
+// What the worker is typing (a reading, a note) per assignment and item, kept across redraws:
+// an answer sent from another item, or a live message, redraws the whole screen.
+const drafts = new Map();
+const draftKey = (a, item) => `${a.id}/${item.key}`;
+
+let shown = () => null;
+
+// Redraw the checklist on screen, if one is (its checklist changed on the server).
+export function redrawChecklist() {
+  if (redraw) redraw();
+}
+
+// Whether the screen shows an assignment of this checklist.
+export function checklistOnScreen(checklistId) {
+  return shown() === Number(checklistId);
+}
 
 export async function checklistScreen(root, { id }) {
   if (!listening) {
@@ -223,6 +306,7 @@ export async function checklistScreen(root, { id }) {
     }
   };
   redraw = () => { if (location.hash === '#/checklist/' + assignment.id) draw(); };
+  shown = () => (location.hash === '#/checklist/' + assignment.id ? assignment.checklist.id : null);
   await render(root, assignment, draw);
 }
 
@@ -239,18 +323,52 @@ async function send(entry, redrawNow) {
 async function render(root, a, redrawNow) {
   const writes = await pending();
   const state = merge(a, writes);
-  const items = a.checklist.items.map((item) => itemCard(a, item, state, redrawNow));
+  const withdrawn = !!a.checklist.withdrawn_at;
+  if (withdrawn) forgetChecklist(a.checklist.id).catch(() => {});
+  const items = a.checklist.items.map((item) => itemCard(a, item, state, redrawNow, withdrawn));
+  const typing = focusOf(root);
   mount(root,
     h('a.back', { href: '#/checklists' }, '‹ ' + t('checklists')),
     h('h1#checklist-title', a.checklist.title),
+    withdrawn ? h('div.cl-withdrawn#checklist-withdrawn', { role: 'status' },
+      h('b', t('checklist_withdrawn')),
+      h('div', t('checklist_withdrawn_reason', { reason: a.checklist.withdraw_reason || '' })),
+      h('div.hint', fmtTime(a.checklist.withdrawn_at))) : null,
     h('p.hint', `${t('checklist_from')} ${a.checklist.centre_name} · ${place(a)}`),
     a.checklist.instructions ? h('p.cl-instructions', a.checklist.instructions) : null,
     a.key_place && a.key_place.address ? h('p.hint', a.key_place.address) : null,
     h('div.cl-meta#checklist-progress',
       h('span.pill' + (state.complete ? '.ok' : ''), state.complete ? t('checklist_done') : t('checklist_answered', { n: state.answered, total: a.checklist.items.length })),
       state.failed ? h('span.pill.bad', t('checklist_failed_n', { n: state.failed })) : null),
-    state.complete ? null : dueLine(a),
+    state.complete || withdrawn ? null : dueLine(a),
     h('div.cl-items', items));
+  typing();
+}
+
+// The field being typed in (a note, a reading), to be focused again, caret and all, once the
+// screen is redrawn under the worker's fingers; the text itself is kept by the drafts.
+function focusOf(root) {
+  const el = document.activeElement;
+  if (!el || !el.id || !root.contains(el) || !['INPUT', 'TEXTAREA'].includes(el.tagName)) return () => {};
+  let caret = null;
+  try {
+    caret = [el.selectionStart, el.selectionEnd];
+  } catch (err) {
+    // A number input has no caret to read.
+  }
+  const id = el.id;
+  return () => {
+    const again = document.getElementById(id);
+    if (!again) return;
+    again.focus();
+    if (caret && caret[0] !== null) {
+      try {
+        again.setSelectionRange(caret[0], caret[1]);
+      } catch (err) {
+        // Nor one to set.
+      }
+    }
+  };
 }
 
 function statusLine(answer, item, a) {
@@ -263,23 +381,38 @@ function statusLine(answer, item, a) {
   return h('div.cl-status', { dataset: { state: answer.state, failed: answer.failed ? 'true' : 'false' } }, parts);
 }
 
-function itemCard(a, item, state, redrawNow) {
+function itemCard(a, item, state, redrawNow, withdrawn = false) {
   const answer = state.answers.get(item.key);
   const raised = state.events.get(item.key);
   const now = () => new Date().toISOString();
-  const put = (body, extra = {}) => send({
-    kind: ANSWER, method: 'PUT', path: answerPath(a.id, item.key),
-    body: { answered_at: now(), ...body }, label: `${a.checklist.title} · ${item.label}`, ...extra,
-  }, redrawNow);
+  const key = draftKey(a, item);
+  const draft = drafts.get(key) || {};
+  const keep = (field, value) => drafts.set(key, { ...(drafts.get(key) || {}), [field]: value });
+  const note = noteField(a, item, answer, draft, keep, redrawNow);
+  const put = (body, extra = {}) => {
+    // The note typed so far goes with the answer; the typing is done once it is queued.
+    const typed = note ? note.value() : '';
+    drafts.delete(key);
+    return send({
+      kind: ANSWER, method: 'PUT', path: answerPath(a.id, item.key),
+      body: { answered_at: now(), note: typed, ...body }, label: `${a.checklist.title} · ${item.label}`, ...extra,
+    }, redrawNow);
+  };
 
   let control;
-  if (item.kind === 'yes_no') {
+  if (withdrawn) {
+    control = readOnlyAnswer(item, answer);
+  } else if (item.kind === 'yes_no') {
     const choice = (yes) => h(`button.cl-choice${answer && answer.yes === yes ? '.chosen' : ''}${item.fail_on === yes ? '.fails' : ''}`, {
       type: 'button', id: `${yes ? 'yes' : 'no'}-${item.key}`, onclick: () => put({ yes }),
     }, t(yes ? 'checklist_yes' : 'checklist_no'));
     control = h('div.cl-choices', choice(true), choice(false));
   } else if (item.kind === 'value') {
-    const input = h('input', { type: 'number', inputmode: 'decimal', step: 'any', id: `value-${item.key}`, placeholder: t('checklist_value_hint'), value: answer && answer.value !== null && answer.value !== undefined ? answer.value : '' });
+    const stored = answer && answer.value !== null && answer.value !== undefined ? answer.value : '';
+    const input = h('input', {
+      type: 'number', inputmode: 'decimal', step: 'any', id: `value-${item.key}`, placeholder: t('checklist_value_hint'),
+      value: draft.value ?? stored, oninput: (e) => keep('value', e.target.value),
+    });
     control = h('div.cl-value', input, item.unit ? h('span.cl-unit', item.unit) : null,
       h('button.cl-save', { type: 'button', id: `save-${item.key}`, onclick: () => {
         const value = Number.parseFloat(input.value);
@@ -344,7 +477,7 @@ function itemCard(a, item, state, redrawNow) {
     eventLine = h('div.cl-event', { id: `event-${item.key}` }, t('checklist_raising'));
   } else if (raised && raised.status === 'rejected') {
     eventLine = h('div.cl-event.bad', { id: `event-${item.key}` }, t('checklist_refused', { reason: raised.rejected.message }));
-  } else if (answer && answer.failed) {
+  } else if (answer && answer.failed && answer.state !== 'rejected') {
     eventLine = h('button.big.danger', {
       type: 'button', id: `raise-${item.key}`,
       onclick: (e) => {
@@ -362,8 +495,86 @@ function itemCard(a, item, state, redrawNow) {
     item.hint ? h('div.hint', item.hint) : null,
     rules.length ? h('div.hint', rules.join(' · ')) : null,
     control,
+    withdrawn ? (answer && answer.note ? h('div.cl-note-text', `${t('checklist_note')}：${answer.note}`) : null) : note.element,
     h('div#status-' + item.key, statusLine(answer, item, a)),
     eventLine);
+}
+
+// What was answered, without the controls (a withdrawn checklist takes no more answers).
+function readOnlyAnswer(item, answer) {
+  if (!answer) return null;
+  let text = '';
+  if (item.kind === 'yes_no') text = t(answer.yes ? 'checklist_yes' : 'checklist_no');
+  else if (item.kind === 'value') text = `${answer.value ?? ''}${item.unit || ''}`;
+  else if (item.kind === 'photo') text = t('checklist_photos_n', { n: answer.photo_count || (answer.photos || []).length });
+  else if (answer.location) text = '✓';
+  return h('div.cl-answer-text', text);
+}
+
+// The item's note: typed before answering it goes with the answer; changed afterwards it is
+// saved on its own (the 'save note' button).
+function noteField(a, item, answer, draft, keep, redrawNow) {
+  const saved = (answer && answer.note) || '';
+  const answered = !!answer && answer.state !== 'rejected';
+  const box = h('textarea.cl-note-input', {
+    id: `note-${item.key}`, rows: 2, maxlength: 500, placeholder: t('checklist_note_hint'), 'aria-label': t('checklist_note'),
+  });
+  box.value = draft.note ?? saved;
+  const save = answered ? h('button.cl-save.cl-note-save', {
+    type: 'button', id: `save-note-${item.key}`, disabled: box.value.trim() === saved,
+    onclick: async (e) => {
+      e.currentTarget.disabled = true;
+      const text = box.value.trim();
+      if (await saveNote(a, item, text, redrawNow)) {
+        drafts.delete(draftKey(a, item));
+        toast(t('checklist_note_saved'), 'ok');
+      }
+      await redrawNow();
+    },
+  }, t('checklist_note_save')) : null;
+  box.addEventListener('input', () => {
+    keep('note', box.value);
+    if (save) save.disabled = box.value.trim() === saved;
+  });
+  const element = h('div.cl-note',
+    h('label.cl-note-label', { for: box.id }, t('checklist_note')),
+    h('div.cl-note-row', box, save),
+    answered ? null : h('div.hint', t('checklist_note_later')));
+  return { element, value: () => box.value.trim() };
+}
+
+// The answer as stored, to send again with a new note: what the server needs to judge it.
+function answerContent(item, answer) {
+  if (item.kind === 'yes_no') return answer.yes === null || answer.yes === undefined ? null : { yes: answer.yes };
+  if (item.kind === 'value') return answer.value === null || answer.value === undefined ? null : { value: answer.value };
+  if (item.kind === 'photo') return Array.isArray(answer.photos) && answer.photos.length ? { photos: answer.photos } : null;
+  const where = answer.location;
+  if (!where) return null;
+  const accuracy = answer.accuracy_m ?? where.accuracy_m;
+  return { location: { type: 'Point', coordinates: where.coordinates }, accuracy_m: accuracy ?? null };
+}
+
+async function saveNote(a, item, note, redrawNow) {
+  const path = answerPath(a.id, item.key);
+  const waiting = (await pending()).get(path);
+  // Still waiting to be sent: the note rides in it (amend refuses once it has gone).
+  if (waiting && waiting.kind === ANSWER && waiting.status === 'waiting'
+      && await queue.amend(waiting.id, (body) => ({ ...body, note }))) {
+    await redrawNow();
+    queue.requestSync();
+    if (await queue.flush().catch(() => 0)) await load();
+    return true;
+  }
+  // Sent: the answer as the server has it, again, at its own time, with the new note.
+  const fresh = (await cachedItems()).find((x) => x.id === a.id) || a;
+  const answer = merge(fresh, await pending()).answers.get(item.key);
+  const content = answer && answer.state !== 'rejected' && answer.state !== 'waiting' ? answerContent(item, answer) : null;
+  if (!content) return false;
+  await send({
+    kind: ANSWER, method: 'PUT', path,
+    body: { ...content, note, answered_at: answer.answered_at }, label: `${a.checklist.title} · ${item.label} · ${t('checklist_note_write')}`,
+  }, redrawNow);
+  return true;
 }
 
 function range(item) {
