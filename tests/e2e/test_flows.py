@@ -201,6 +201,14 @@ def test_console_dispatches_the_phone_handles_and_the_loop_closes(
     # Closed events leave the open queue.
     desk.locator(f"#queue .row[data-id='{event['id']}']").wait_for(state="detached")
 
+    # Reopened, the phone catches up from where it was (the live dot turns on once it has)
+    # and does not announce the task it already heard of again.
+    page.close()
+    page = phone.new_page()
+    page.goto("/")
+    page.wait_for_selector("#live.live")
+    assert page.locator(f".toast:has-text('#{event['id']}')").count() == 0
+
 
 def test_an_emergency_flashes_and_sounds_until_acknowledged(
     console, live_server, phone_position, screenshot
