@@ -48,6 +48,10 @@ MAX_TEXT = 2000
 LIMIT = 10**12
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 AVG_DECIMALS = 2
+# A `list` shows at most this many answers per cell, then how many more there are: a city-wide
+# grid form has ~60,000 of them, which no table cell or reader can take (docs/forms.md, Rollup).
+LIST_MAX = 50
+LIST_MORE = "……另有 {n} 条未列出（逐条见填报明细）"
 
 
 def _fail(message: str, code: str, **details) -> None:
@@ -223,34 +227,62 @@ def clean_values(fields: list[dict], values: dict, *, complete: bool) -> dict:
 
 
 # -- aggregation -------------------------------------------------------------------------------
+#
+# A field's rollup is worked out in three steps so that the database can do the first
+# (app/forms/tally.py): a partial per child area, over its submitted filings; partials merged
+# into the total row (exactly: the sum of sums, never an average of averages); the finished
+# value. Partials by aggregation, over the answers that are not empty:
+#   sum, avg            {"total": Decimal sum of the numbers, "n": how many numbers}
+#   min, max            {"best": the smallest / largest as Decimal, or None}
+#   count_yes           {"n": how many are true}      count_filled  {"n": how many}
+#   count_each          {"counts": {choice: how many}} for every choice
+#   list                {"items": the first LIST_MAX (area name, text) in area order, "n": how many}
+#   none                {}
 
 
-def aggregate(field: dict, entries: list[tuple[str, object]]):
-    """Roll one field up over submitted filings, given as (area name, value) pairs."""
+def merge(field: dict, parts: Iterable[dict]) -> dict:
+    """The partial of several areas together, from theirs (given in area order)."""
     how = field["aggregate"]
-    present = [(name, v) for name, v in entries if v is not None]
+    parts = list(parts)
+    if how == "none":
+        return {}
+    if how in ("count_filled", "count_yes"):
+        return {"n": sum(p["n"] for p in parts)}
+    if how == "count_each":
+        return {"counts": {c: sum(p["counts"][c] for p in parts) for c in field["choices"]}}
+    if how == "list":
+        items = [item for p in parts for item in p["items"]][:LIST_MAX]
+        return {"items": items, "n": sum(p["n"] for p in parts)}
+    if how in ("sum", "avg"):
+        return {
+            "total": sum((p["total"] for p in parts), Decimal(0)),
+            "n": sum(p["n"] for p in parts),
+        }
+    found = [p["best"] for p in parts if p["best"] is not None]
+    return {"best": (min if how == "min" else max)(found, default=None)}
+
+
+def finish(field: dict, part: dict):
+    """The value a rollup shows for a field, from its partial."""
+    how = field["aggregate"]
     if how == "none":
         return None
-    if how == "count_filled":
-        return len(present)
-    if how == "count_yes":
-        return sum(1 for _, v in present if v is True)
+    if how in ("count_filled", "count_yes"):
+        return part["n"]
     if how == "count_each":
-        counts = dict.fromkeys(field["choices"], 0)
-        for _, v in present:
-            if v in counts:
-                counts[v] += 1
-        return counts
+        return dict(part["counts"])
     if how == "list":
-        return [f"{name}：{v}" for name, v in present]
-    numbers = [Decimal(str(v)) for _, v in present if isinstance(v, int | float)]
-    if not numbers:
-        return None
-    if how == "sum":
-        total = sum(numbers, Decimal(0))
+        shown = [f"{name}：{v}" for name, v in part["items"]]
+        left = part["n"] - len(shown)
+        return shown + [LIST_MORE.format(n=left)] if left > 0 else shown
+    if how in ("sum", "avg"):
+        if not part["n"]:
+            return None
+        total = part["total"]
+        if how == "avg":
+            return quantize(total / part["n"], max(AVG_DECIMALS, field["decimals"] or 0))
         return int(total) if field["type"] == "integer" else quantize(total, field["decimals"])
-    if how == "avg":
-        mean = sum(numbers, Decimal(0)) / len(numbers)
-        return quantize(mean, max(AVG_DECIMALS, field["decimals"] or 0))
-    chosen = min(numbers) if how == "min" else max(numbers)
+    chosen = part["best"]
+    if chosen is None:
+        return None
     return int(chosen) if field["type"] == "integer" else float(chosen)

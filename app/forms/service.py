@@ -7,10 +7,11 @@ Definitions (who fills, how values aggregate, what each prefill source counts): 
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, insert, select, true
+from sqlalchemy import and_, func, insert, select, true
 
 from app.accounts.models import User
 from app.accounts.roles import Role
@@ -21,7 +22,7 @@ from app.core.pagination import Page, paginate
 from app.core.scope import unscoped, values_in_scope
 from app.extensions import db
 from app.forms import fields as field_rules
-from app.forms import sources
+from app.forms import sources, tally
 from app.forms.models import Filing, FilingLog, FilingStatus, Form, FormStatus
 from app.geo import service as geo
 from app.geo.codes import CITY_CODE, ancestry, level_of
@@ -575,7 +576,11 @@ def _default_area(principal: Principal, form: Form) -> str:
 
 def rollup(*, principal: Principal, form_id: int, area: str | None) -> dict:
     """The submitted filings under a node, aggregated per child area, with a total row and how
-    many filings are in and outstanding (docs/forms.md, Rollup)."""
+    many filings are in and outstanding (docs/forms.md, Rollup).
+
+    The database groups and sums (app.forms.tally); Python only merges the child rows into the
+    total and finishes each value, so the cost follows the number of child areas, not filings.
+    """
     form = _get_form(form_id)
     decorate([form], principal)
     node = geo.get_area(code=area or _default_area(principal, form))
@@ -583,68 +588,112 @@ def rollup(*, principal: Principal, form_id: int, area: str | None) -> dict:
         raise ValidationFailed(
             "该区域低于报表的填报层级，无法汇总", code="area_below_fill_level", area=node.code
         )
-    filings = list(
-        db.session.scalars(
-            select(Filing)
-            .where(Filing.form_id == form.id, _inside(Filing, node.code))
-            .order_by(Filing.area_id)
-        )
-    )
     child_level = None if node.level == form.fill_level else LEVELS[_depth(node.level) + 1]
-
-    def bucket(filing: Filing) -> int:
-        if child_level is None:
-            return node.id
-        if child_level == "grid":
-            return filing.area_id
-        return ancestry(str(filing.area_id))[f"{child_level}_id"]
-
-    groups: dict[int, list[Filing]] = defaultdict(list)
-    for filing in filings:
-        groups[bucket(filing)].append(filing)
-    names = _names([*groups, *(f.area_id for f in filings), node.id])
+    # A filing's own area when the rows are at the filling level (or the node is), else its
+    # ancestor at the child level: the ancestry columns hold it, so no join up the tree.
+    if child_level in (None, form.fill_level):
+        bucket = Filing.area_id
+    else:
+        bucket = getattr(Filing, f"{child_level}_id")
+    where = and_(Filing.form_id == form.id, _inside(Filing, node.code))
+    buckets = tally.tally(form=form, where=where, bucket=bucket)
+    listed = {a for b in buckets.values() for p in b.parts.values() for a, _ in p.get("items", ())}
+    names = _names([*buckets, *listed, node.id])
+    for b in buckets.values():
+        for p in b.parts.values():
+            if "items" in p:
+                p["items"] = [(names.get(a, ("", ""))[0], text) for a, text in p["items"]]
     now = utcnow()
+    past_due = now > form.due_at
 
-    def row(area_id: int, members: list[Filing]) -> dict:
-        submitted = [f for f in members if f.status == FilingStatus.SUBMITTED]
-        values = {
-            field["key"]: field_rules.aggregate(
-                field,
-                [
-                    (names.get(f.area_id, ("", ""))[0], (f.values or {}).get(field["key"]))
-                    for f in submitted
-                ],
-            )
-            for field in form.fields
-        }
+    def row(area_id: int, members: list[tally.Bucket]) -> dict:
+        expected = sum(b.expected for b in members)
+        submitted = sum(b.submitted for b in members)
         return {
             "area": _node(area_id, names),
-            "expected": len(members),
-            "submitted": len(submitted),
-            "outstanding": len(members) - len(submitted),
-            "returned": sum(1 for f in members if f.status == FilingStatus.RETURNED),
-            "late": sum(1 for f in submitted if f.submitted_at > form.due_at),
-            "overdue": sum(
-                1 for f in members if f.status != FilingStatus.SUBMITTED and now > form.due_at
-            ),
-            "values": values,
+            "expected": expected,
+            "submitted": submitted,
+            "outstanding": expected - submitted,
+            "returned": sum(b.returned for b in members),
+            "late": sum(b.late for b in members),
+            "overdue": expected - submitted if past_due else 0,
+            "values": {
+                f["key"]: field_rules.finish(
+                    f, field_rules.merge(f, (b.parts[f["key"]] for b in members))
+                )
+                for f in form.fields
+            },
         }
 
-    rows = [row(area_id, groups[area_id]) for area_id in sorted(groups)]
-    total = row(node.id, filings)
+    ordered = sorted(buckets)
     return {
         "form": form,
         "area": _node(node.id, names),
         "child_level": child_level or node.level,
-        "rows": rows,
-        "total": total,
-        "filings": filings,
+        "rows": [row(area_id, [buckets[area_id]]) for area_id in ordered],
+        # Child areas are contiguous ranges of codes, so their rows in code order are the
+        # filings in area order: a list's first answers overall are among the rows' first.
+        "total": row(node.id, [buckets[a] for a in ordered]),
         "generated_at": now,
     }
 
 
-def filing_rows(result: dict, principal: Principal) -> list[Filing]:
-    """The individual filings behind a rollup, described (for the export's second sheet)."""
-    form = result["form"]
-    _describe(result["filings"], principal, {form.id: form})
-    return result["filings"]
+class FilingLine(NamedTuple):
+    """One filing as the export's detail sheet shows it."""
+
+    code: str
+    name: str
+    status: str
+    submitted_at: datetime | None
+    submitted_by_name: str
+    late: bool
+    values: dict
+    system: dict
+    return_reason: str | None
+
+
+def filing_lines(*, result: dict) -> Iterator[FilingLine]:
+    """Every filing behind a rollup (rollup's answer), in area order, read in batches: the
+    export's second sheet. At the city this is every grid of the city."""
+    form, node = result["form"], result["area"]["code"]
+    where = and_(Filing.form_id == form.id, _inside(Filing, node))
+    with unscoped():
+        # Who submitted, looked up past the caller's scope as the filing's own page does; only
+        # the names of these filings' submitters are read.
+        people = dict(
+            db.session.execute(
+                select(
+                    User.id, func.coalesce(func.nullif(User.display_name, ""), User.username)
+                ).where(User.id.in_(select(Filing.submitted_by).where(where)))
+            ).all()
+        )
+    stmt = (
+        select(
+            Filing.area_id,
+            Area.name,
+            Filing.status,
+            Filing.submitted_at,
+            Filing.submitted_by,
+            Filing.values,
+            Filing.system,
+            Filing.return_reason,
+        )
+        .join(Area, Area.id == Filing.area_id)
+        .where(where)
+        .order_by(Filing.area_id)
+        .execution_options(yield_per=2000)
+    )
+    past_due = utcnow() > form.due_at
+    for area_id, name, status, at, by, values, system, reason in db.session.execute(stmt):
+        submitted = status == FilingStatus.SUBMITTED
+        yield FilingLine(
+            code=str(area_id),
+            name=name,
+            status=status,
+            submitted_at=at,
+            submitted_by_name=people.get(by, ""),
+            late=(at > form.due_at) if submitted else past_due,
+            values=values or {},
+            system=system or {},
+            return_reason=reason,
+        )

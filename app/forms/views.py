@@ -120,7 +120,7 @@ def export_xlsx(args, form_id: int):
     principal = current_principal()
     result = service.rollup(principal=principal, form_id=form_id, area=args.get("area"))
     names = {s.key: s.name_zh for s in service.source_catalogue()}
-    body = export.workbook(result, service.filing_rows(result, principal), names)
+    body = export.workbook(result, service.filing_lines(result=result), names)
     filename = f"{result['form'].title}-{result['area']['name']}.xlsx"
     # RFC 5987: a Chinese file name survives in every current browser.
     disposition = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -17,6 +18,7 @@ from app.accounts.service import create_user
 from app.core.scope import unscoped
 from app.forms.models import Filing, Form
 from app.geo.codes import ancestry
+from app.geo.models import Area
 from app.keys.models import KeyPerson, KeyPlace, KeyVisit
 from app.realtime.models import OutboxMessage
 from tests.support import DEMO_PASSWORD
@@ -576,6 +578,178 @@ def test_a_grid_form_rolls_up_grids_to_villages_to_the_township(auth, forms, sta
     # A grid worker sees only his own grids.
     worker = auth.get("demo_worker", f"/api/v1/forms/{form['id']}/rollup?area={V1}").json
     assert [r["area"]["code"] for r in worker["rows"]] == [G1, G2]
+
+
+MIXED = [
+    {"key": "patrols", "label": "巡查次数", "type": "integer", "aggregate": "sum"},
+    {"key": "funds", "label": "经费", "type": "decimal", "aggregate": "sum", "decimals": 2},
+    {"key": "score", "label": "评分", "type": "decimal", "aggregate": "avg", "decimals": 1},
+    {"key": "least", "label": "最少", "type": "integer", "aggregate": "min"},
+    {"key": "most", "label": "最多", "type": "decimal", "aggregate": "max", "decimals": 2},
+    {"key": "ok", "label": "正常", "type": "yesno", "aggregate": "count_yes"},
+    {"key": "mood", "label": "态势", "type": "choice", "choices": ["好", "中", "差"]},
+    {"key": "note", "label": "说明", "type": "text", "aggregate": "list"},
+    {"key": "extra", "label": "备注", "type": "text", "aggregate": "count_filled"},
+    {"key": "secret", "label": "内部", "type": "integer", "aggregate": "none"},
+]
+LIST_MORE = "……另有 {n} 条未列出（逐条见填报明细）"
+
+
+def _mixed_values(n: int) -> dict:
+    """The n-th grid's answers: varied, some left empty."""
+    return {
+        "patrols": None if n % 11 == 0 else n * 7 % 23,
+        "funds": (n * 1301 % 100000) / 100,
+        "score": None if n % 5 == 0 else (n * 37 % 1000) / 10,
+        "least": n * 5 % 9 - 3,
+        "most": (n * 97 % 5000) / 100 - 10,
+        "ok": None if n % 7 == 0 else n % 3 != 0,
+        "mood": None if n % 8 == 0 else ["好", "中", "差"][n % 3],
+        "note": None if n % 4 == 0 else f"第{n}号网格：积水{n % 3}处",
+        "extra": "需协调" if n % 2 else None,
+        "secret": n,
+    }
+
+
+def _by_hand(field: dict, answers: list[tuple[str, object]]):
+    """docs/forms.md's aggregation table, worked over (area name, value) pairs in area order."""
+    present = [(name, v) for name, v in answers if v is not None]
+    how = field["aggregate"]
+    numbers = (
+        [Decimal(str(v)) for _, v in present] if field["type"] in ("integer", "decimal") else []
+    )
+    if how == "sum":
+        return None if not numbers else sum(numbers) if field["type"] == "integer" else (
+            float(sum(numbers).quantize(Decimal("0.01"), ROUND_HALF_UP)))  # fmt: skip
+    if how == "avg":
+        mean = sum(numbers) / len(numbers) if numbers else None
+        return None if mean is None else float(mean.quantize(Decimal("0.01"), ROUND_HALF_UP))
+    if how in ("min", "max"):
+        best = (min if how == "min" else max)(numbers, default=None)
+        return None if best is None else int(best) if field["type"] == "integer" else float(best)
+    if how == "count_yes":
+        return sum(v is True for _, v in present)
+    if how == "count_each":
+        return {c: sum(v == c for _, v in present) for c in field["choices"]}
+    if how == "count_filled":
+        return len(present)
+    if how == "list":
+        shown = [f"{name}：{v}" for name, v in present[:50]]
+        return shown + [LIST_MORE.format(n=len(present) - 50)] if len(present) > 50 else shown
+    return None
+
+
+def test_rollups_at_every_level_equal_the_rules_worked_over_every_filing(auth, session, forms):
+    form = forms(fill_level="grid", fields=MIXED, title="网格巡查表")
+    with unscoped():
+        rows = session.execute(
+            select(Filing.id, Filing.area_id, Area.name)
+            .join(Area, Area.id == Filing.area_id)
+            .where(Filing.form_id == form["id"])
+            .order_by(Filing.area_id)
+        ).all()
+        answers = {}
+        for n, (filing_id, area_id, name) in enumerate(rows):
+            values = _mixed_values(n)
+            # One filing in six is not submitted: its values must count nowhere.
+            status = "submitted" if n % 6 != 5 else ["draft", "returned", "pending"][n % 3]
+            answers[area_id] = (name, status, values)
+            session.execute(
+                update(Filing)
+                .where(Filing.id == filing_id)
+                .values(status=status, values=values, submitted_at=bj(3, 20))
+            )
+        # A tie to round: V3's only scores, (0.7 + 0.2 + 0 + 0) / 4 = 0.225 → 0.23, which a
+        # binary float sum (0.8999…) would round down to 0.22.
+        in_v3 = sorted(a for a in answers if str(a).startswith(V3))
+        for k, area_id in enumerate(in_v3):
+            name, _, values = answers[area_id]
+            score = [0.7, 0.2, 0.0, 0.0][k] if k < 4 else None
+            answers[area_id] = (name, "submitted", values | {"score": score})
+            session.execute(
+                update(Filing)
+                .where(Filing.form_id == form["id"], Filing.area_id == area_id)
+                .values(status="submitted", values=answers[area_id][2])
+            )
+    fields = auth.get("demo_dispatcher", f"/api/v1/forms/{form['id']}").json["fields"]
+
+    def expected(codes) -> dict:
+        chosen = [answers[c] for c in sorted(codes)]
+        submitted = [(name, values) for name, status, values in chosen if status == "submitted"]
+        return {
+            f["key"]: _by_hand(f, [(name, values[f["key"]]) for name, values in submitted])
+            for f in fields
+        }
+
+    def check(user, node, child_of, under="") -> dict:
+        body = auth.get(user, f"/api/v1/forms/{form['id']}/rollup?area={node}").json
+        groups: dict[str, list[int]] = {}
+        for area_id in (a for a in answers if str(a).startswith(under)):
+            groups.setdefault(child_of(str(area_id)), []).append(area_id)
+        assert [r["area"]["code"] for r in body["rows"]] == sorted(groups)
+        for r in body["rows"]:
+            codes = groups[r["area"]["code"]]
+            assert r["values"] == expected(codes), r["area"]
+            assert r["expected"] == len(codes)
+            assert r["submitted"] == sum(answers[c][1] == "submitted" for c in codes)
+            assert r["returned"] == sum(answers[c][1] == "returned" for c in codes)
+        assert body["total"]["values"] == expected([c for g in groups.values() for c in g])
+        return body
+
+    township = check("demo_dispatcher", TOWNSHIP, lambda code: code[:12])
+    assert len(township["rows"]) == VILLAGES_IN_TOWNSHIP
+    assert next(r for r in township["rows"] if r["area"]["code"] == V3)["values"]["score"] == 0.23
+    # 135 grids, about 85 notes: the township's total lists the first 50 and counts the rest.
+    notes = township["total"]["values"]["note"]
+    assert len(notes) == 51 and notes[-1].startswith("……另有 ")
+    assert township["total"]["values"]["extra"] == sum(
+        1 for _, status, v in answers.values() if status == "submitted" and v["extra"]
+    )
+    village = check("demo_dispatcher", V1, lambda code: code, under=V1)
+    assert len(village["rows"]) == GRIDS_PER_VILLAGE
+    check("demo_admin", DISTRICT, lambda code: code[:9] + "000")
+    city = check("demo_admin", "500000000000", lambda code: code[:6] + "000000")
+    assert city["total"]["values"] == township["total"]["values"]
+
+
+def test_a_long_list_is_cut_and_says_how_many_more(auth, forms, staff, monkeypatch):
+    monkeypatch.setattr("app.forms.fields.LIST_MAX", 2)
+    fields = [
+        {"key": "note", "label": "情况说明", "type": "text"},
+        {"key": "noted", "label": "已说明", "type": "text", "aggregate": "count_filled"},
+    ]
+    form = forms(fill_level="grid", fields=fields, title="网格情况")
+    filings = _filings(auth, form["id"])
+    g3 = V1 + "003"
+    leader = staff(g3, role="grid_leader")
+    answers = [("demo_worker", G1, "路灯坏"), ("demo_worker", G2, "井盖松"), (leader, g3, "#N/A")]
+    for user, code, note in answers:
+        response = _put(auth, user, filings[code]["id"], {"note": note, "noted": note}, True)
+        assert response.status_code == 200, response.json
+    rolled = auth.get("demo_dispatcher", f"/api/v1/forms/{form['id']}/rollup").json
+    v1 = next(r for r in rolled["rows"] if r["area"]["code"] == V1)
+    shown = v1["values"]["note"]
+    assert len(shown) == 3 and shown[2] == "……另有 1 条未列出（逐条见填报明细）"
+    assert shown[0].endswith("：路灯坏") and shown[1].endswith("：井盖松")
+    assert rolled["total"]["values"]["note"] == shown
+    assert rolled["total"]["values"]["noted"] == 3  # the count is never cut
+    # Scope holds inside the list too: the grid worker sees his two grids' answers, uncut.
+    own = auth.get("demo_worker", f"/api/v1/forms/{form['id']}/rollup?area={V1}").json
+    assert [r["area"]["code"] for r in own["rows"]] == [G1, G2]
+    assert [n.split("：")[1] for n in own["total"]["values"]["note"]] == ["路灯坏", "井盖松"]
+    # The workbook's cell says so too, and the detail sheet has every answer.
+    book = _workbook(auth.get("demo_dispatcher", f"/api/v1/forms/{form['id']}/export.xlsx"))
+    rows = [list(r) for r in book["汇总"].iter_rows(values_only=True)]
+    column = rows[2].index("情况说明")
+    cell = next(r for r in rows[3:] if r[0] == V1)[column]
+    assert cell.endswith("；……另有 1 条未列出（逐条见填报明细）")
+    detail = [list(r) for r in book["填报明细"].iter_rows(values_only=True)]
+    note_column = detail[0].index("情况说明")
+    notes = {r[0]: r[note_column] for r in detail[1:] if r[note_column]}
+    assert notes == {G1: "路灯坏", G2: "井盖松", g3: "#N/A"}
+    # Text that looks like an Excel error value stays text, as a formula does.
+    row = 2 + [r[0] for r in detail[1:]].index(g3)
+    assert book["填报明细"].cell(row=row, column=note_column + 1).data_type == "s"
 
 
 # -- export ----------------------------------------------------------------------------------
