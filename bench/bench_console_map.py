@@ -19,7 +19,8 @@ Measured:
               which repeats a grid cut by a tile edge, and distinct), and the tile requests and
               bytes (Playwright's network events; bodies as sent, gzipped). Once with the
               server's tile cache empty (the first console after a geodata load), once in a
-              fresh browser context with the server's cache full.
+              fresh browser context with the server's cache full. Also the CPU time Chromium
+              spent on it (see CPU below).
   pan/zoom    four animated panBy of 300 px, then zoomTo city → 9 → city (2 s each), with the
               start of every frame recorded by requestAnimationFrame in the page: frames,
               median, p95 and max frame interval, frames over 100 ms (freezes), then the time
@@ -27,10 +28,16 @@ Measured:
               server already has them). The next --rounds passes ask for tiles again, as
               MapLibre drops a source's tiles while its layers are hidden for the floor: the
               browser's HTTP cache answers some (which ones varies with the frame timing).
-Floor, same page, same run: every layer but the background hidden, so no vector tile is drawn
-or fetched; the same city jump and --rounds passes of the same script, alternated with the
-map's, so that a change in the machine's load hits both alike. Reported as ratios: in software
-rendering even an empty map costs a lot per frame, and that is this machine, not the map.
+CPU         CPU time of this run's Chromium GPU process (where SwiftShader rasterises WebGL)
+            and renderer (MapLibre and its tile workers), from the OS: per frame drawn during a
+            pass (frames until 'idle' included), and for the city view until 'idle'. On a
+            shared 2-core machine, frame intervals also measure everyone else's load; CPU time
+            per frame mostly does not, so it is the steadier figure to compare runs by.
+Floor, same page, same run: every style layer but the background hidden (read from the map,
+so a layer added later is hidden too), so no vector tile is drawn or fetched; the same city
+jump and --rounds passes of the same script, alternated with the map's, so that a change in
+the machine's load hits both alike. Reported as ratios: in software rendering even an empty
+map costs a lot per frame, and that is this machine, not the map.
 """
 
 from __future__ import annotations
@@ -48,7 +55,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from common import ROOT, make_app, report, temp_dir  # noqa: I001
+import psutil
+from common import ROOT, city_geodata, make_app, report, temp_dir  # noqa: I001
 
 from tests.support import CHROMIUM_ARGS  # exactly as the browser tests launch it
 
@@ -64,15 +72,16 @@ SCRIPT = [
     {"zoom": 9, "ms": 2000},
     {"zoom": "city", "ms": 2000},
 ]
-BOUNDARY_LAYERS = (
-    "grids",
-    "villages",
-    "townships",
-    "districts",
-    "key-places",
-    "events",
-    "selected",
-)
+# The chromium processes whose CPU time is the map's cost (not the browser's network process).
+CHROMIUM_WORKERS = ("--type=gpu-process", "--type=renderer")
+
+# Every layer of the console's map but the background (what the floor hides), with the
+# visibility the console gave it (what the map's passes restore).
+JS_LAYERS = """async () => {
+  const { map } = await window.wanggeMap;
+  return Object.fromEntries(map.getStyle().layers.filter((l) => l.id !== 'background')
+    .map((l) => [l.id, map.getLayoutProperty(l.id, 'visibility') || 'visible']));
+}"""
 
 # In the page: wait for the console's map and its first complete drawing.
 JS_MAP_READY = """async () => {
@@ -93,16 +102,20 @@ JS_CAMERA = """async (bbox) => {
 }"""
 
 # A jump, timed until 'idle' (every tile in view loaded and drawn).
-JS_JUMP = """async ({ camera, count }) => {
+JS_JUMP = """async ({ camera }) => {
   const { map } = await window.wanggeMap;
   const idle = new Promise((resolve) => map.once('idle', resolve));
   const started = performance.now();
   map.jumpTo(camera);
   await idle;
-  const ms = performance.now() - started;
-  if (!count) return { ms };
+  return { ms: performance.now() - started };
+}"""
+
+# The grids drawn in view, as polygons or dots.
+JS_COUNT = """async () => {
+  const { map } = await window.wanggeMap;
   const features = map.queryRenderedFeatures({ layers: ['grids', 'grid-dots'] });
-  return { ms, rendered: features.length, distinct: new Set(features.map((f) => f.id)).size,
+  return { rendered: features.length, distinct: new Set(features.map((f) => f.id)).size,
            zoom: map.getZoom() };
 }"""
 
@@ -111,6 +124,9 @@ JS_SCRIPT = """async ({ steps, cityZoom }) => {
   const { map } = await window.wanggeMap;
   const frames = [];
   let recording = true;
+  let renders = 0;
+  const count = () => { renders += 1; };
+  map.on('render', count);
   const tick = (t) => { frames.push(t); if (recording) requestAnimationFrame(tick); };
   await new Promise((resolve) => requestAnimationFrame(resolve));
   requestAnimationFrame(tick);
@@ -128,26 +144,16 @@ JS_SCRIPT = """async ({ steps, cityZoom }) => {
   const idle = new Promise((resolve) => map.once('idle', resolve));
   map.triggerRepaint();
   await idle;
-  return { frames, moving_ms: moving, settle_ms: performance.now() - started - moving };
+  map.off('render', count);
+  return { frames, renders, moving_ms: moving, settle_ms: performance.now() - started - moving };
 }"""
 
-JS_SHOW = """async ({ layers, visible }) => {
+JS_SHOW = """async (visibility) => {
   const { map } = await window.wanggeMap;
-  for (const id of layers) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+  for (const [id, value] of Object.entries(visibility)) {
+    map.setLayoutProperty(id, 'visibility', value);
+  }
 }"""
-
-
-def geodata_dir(path: Path | None) -> tuple[Path, bool]:
-    """The built city and whether it was built here (into a temporary directory)."""
-    path = path or ROOT / "instance" / "geodata"
-    if (path / "manifest.json").exists():
-        return path, False
-    from geodata.build import build
-
-    out = temp_dir("wangge-bench-map-geodata-")
-    print(f"building the full city into {out} ...", file=sys.stderr, flush=True)
-    build(out)
-    return out, True
 
 
 def city_bbox(geodata: Path) -> list[float]:
@@ -244,6 +250,19 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def chromium_cpu() -> float:
+    """CPU seconds used so far by this process's Chromium GPU and renderer processes."""
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if any(arg in CHROMIUM_WORKERS for arg in child.cmdline()):
+                times = child.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:  # gone, or not ours to read: not part of the map
+            continue
+    return total
+
+
 class TileLog:
     """Vector tile responses a browser context received over the network."""
 
@@ -293,6 +312,7 @@ def frame_stats(runs: list[dict]) -> dict:
     """Frame intervals of one or more passes of the script, pooled."""
     intervals = [b - a for r in runs for a, b in zip(r["frames"], r["frames"][1:], strict=False)]
     moving_ms = sum(r["moving_ms"] for r in runs)
+    cpu_ms = 1000.0 * sum(r["cpu_s"] for r in runs)
     return {
         "passes": len(runs),
         "frames": len(intervals),
@@ -303,6 +323,7 @@ def frame_stats(runs: list[dict]) -> dict:
         "freezes": sum(1 for i in intervals if i > FREEZE_MS),
         "moving_ms": moving_ms,
         "settle_ms": statistics.fmean(r["settle_ms"] for r in runs),
+        "cpu_ms_per_frame": cpu_ms / sum(r["renders"] for r in runs),
     }
 
 
@@ -332,24 +353,30 @@ def open_console(browser, url: str):
 
 def city_view(page, tiles: TileLog, camera: dict, home: dict, *, count: bool = True) -> dict:
     """Jump to the city from the township view, timed until idle, with the tiles fetched."""
-    page.evaluate(JS_JUMP, {"camera": home, "count": False})
+    page.evaluate(JS_JUMP, {"camera": home})
     tiles.take()
-    out = page.evaluate(JS_JUMP, {"camera": camera, "count": count})
+    cpu = chromium_cpu()
+    out = page.evaluate(JS_JUMP, {"camera": camera})
+    out["cpu_ms"] = 1000.0 * (chromium_cpu() - cpu)
+    if count:
+        out |= page.evaluate(JS_COUNT)
     out["tiles"] = tiles.take()
     return out
 
 
-def show(page, layers, *, visible: bool) -> None:
-    page.evaluate(JS_SHOW, {"layers": list(layers), "visible": visible})
+def show(page, layers: dict[str, str], *, floor: bool) -> None:
+    """The console's layers as it set them, or (the floor) all hidden."""
+    page.evaluate(JS_SHOW, {k: "none" if floor else v for k, v in layers.items()})
 
 
-def script_pass(page, tiles: TileLog, camera: dict, hidden) -> dict:
-    """One pass of the pan/zoom script from the city view, with `hidden` layers hidden."""
-    show(page, BOUNDARY_LAYERS, visible=True)
-    show(page, hidden, visible=False)
-    page.evaluate(JS_JUMP, {"camera": camera, "count": False})
+def script_pass(page, tiles: TileLog, camera: dict, layers: dict[str, str], *, floor: bool) -> dict:
+    """One pass of the pan/zoom script from the city view; the floor's with `layers` hidden."""
+    show(page, layers, floor=floor)
+    page.evaluate(JS_JUMP, {"camera": camera})
     tiles.take()
+    cpu = chromium_cpu()
     raw = page.evaluate(JS_SCRIPT, {"steps": SCRIPT, "cityZoom": camera["zoom"]})
+    raw["cpu_s"] = chromium_cpu() - cpu
     raw["tiles"] = tiles.take()
     return raw
 
@@ -393,16 +420,17 @@ def run(url: str, bbox: list[float], chromium: str, rounds: int) -> dict:
             print("city view, browser cold ...", file=sys.stderr, flush=True)
             out["city"] = city_view(page, tiles, camera, home)
             print("pan/zoom ...", file=sys.stderr, flush=True)
-            out["pass1"] = pooled([script_pass(page, tiles, camera, ())])
+            layers = page.evaluate(JS_LAYERS)
+            out["pass1"] = pooled([script_pass(page, tiles, camera, layers, floor=False)])
             # The floor: the same page with nothing but the background to draw. Floor and map
             # passes alternate, so that a change in the machine's load hits both alike.
             runs: dict[str, list] = {"floor": [], "pass2": []}
             for _ in range(rounds):
-                runs["floor"].append(script_pass(page, tiles, camera, BOUNDARY_LAYERS))
-                runs["pass2"].append(script_pass(page, tiles, camera, ()))
+                runs["floor"].append(script_pass(page, tiles, camera, layers, floor=True))
+                runs["pass2"].append(script_pass(page, tiles, camera, layers, floor=False))
             out |= {key: pooled(passes) for key, passes in runs.items()}
             print("floor city view ...", file=sys.stderr, flush=True)
-            show(page, BOUNDARY_LAYERS, visible=False)
+            show(page, layers, floor=True)
             out["floor_city"] = city_view(page, tiles, camera, home, count=False)
             context.close()
         finally:
@@ -444,11 +472,13 @@ def summarise(r: dict) -> list[tuple[str, str]]:
                 f"{_kb(t['bytes'])} gzip: {layers}",
             )
         )
-    floor_city = r["floor_city"]["ms"]
+    floor_city, city = r["floor_city"], r["city"]
     lines.append(
         (
             "city view, floor",
-            f"idle after {floor_city:.0f} ms → city view {r['city']['ms'] / floor_city:.1f}× floor",
+            f"idle after {floor_city['ms']:.0f} ms → city view "
+            f"{city['ms'] / floor_city['ms']:.1f}× floor; chromium CPU {city['cpu_ms']:.0f} ms "
+            f"vs {floor_city['cpu_ms']:.0f} ms ({city['cpu_ms'] / floor_city['cpu_ms']:.1f}×)",
         )
     )
     f = r["floor"]
@@ -465,7 +495,7 @@ def summarise(r: dict) -> list[tuple[str, str]]:
                 f"interval median {p['median_ms']:.1f} / p95 {p['p95_ms']:.1f} / max "
                 f"{p['max_ms']:.1f} ms; {p['freezes']} over {FREEZE_MS:.0f} ms; "
                 f"idle {p['settle_ms']:.0f} ms after; tiles {p['tiles']['requests']} "
-                f"({_kb(p['tiles']['bytes'])})",
+                f"({_kb(p['tiles']['bytes'])}); chromium CPU {p['cpu_ms_per_frame']:.0f} ms/frame",
             )
         )
         if key != "floor":
@@ -474,7 +504,8 @@ def summarise(r: dict) -> list[tuple[str, str]]:
                     "",
                     f"vs floor: p95 {p['p95_ms'] / f['p95_ms']:.1f}×, "
                     f"median {p['median_ms'] / f['median_ms']:.1f}×, "
-                    f"max {p['max_ms'] / f['max_ms']:.1f}×, fps {p['fps'] / f['fps']:.2f}×",
+                    f"max {p['max_ms'] / f['max_ms']:.1f}×, fps {p['fps'] / f['fps']:.2f}×, "
+                    f"CPU/frame {p['cpu_ms_per_frame'] / f['cpu_ms_per_frame']:.1f}×",
                 )
             )
     return lines
@@ -488,7 +519,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    geodata, built = geodata_dir(args.geodata)
+    geodata, built = city_geodata(args.geodata, "wangge-bench-map-geodata-")
     bbox = city_bbox(geodata)
     work = temp_dir("wangge-bench-map-")
     instance = work / "instance"

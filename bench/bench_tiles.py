@@ -35,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import DEFAULT_PG, ROOT, fresh_postgres, make_app, report, temp_dir  # noqa: I001
+from common import DEFAULT_PG, city_geodata, fresh_postgres, make_app, report, temp_dir  # noqa: I001
 
 ZOOMS = (8, 10, 12, 14)
 PASSWORD = "Bench@2026-tiles"
@@ -47,19 +47,6 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     x = int((lon + 180.0) / 360.0 * n)
     y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
     return x, y
-
-
-def geodata_dir(path: Path | None) -> Path:
-    """The built city, building it into a temporary directory when it is missing."""
-    path = path or ROOT / "instance" / "geodata"
-    if (path / "manifest.json").exists():
-        return path
-    from geodata.build import build
-
-    out = temp_dir("wangge-bench-tiles-geodata-")
-    print(f"building the full city into {out} ...", file=sys.stderr, flush=True)
-    build(out)
-    return out
 
 
 def _centroids(geodata: Path, layer: str) -> list[tuple[float, float]]:
@@ -302,7 +289,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    geodata = geodata_dir(args.geodata)
+    geodata, _ = city_geodata(args.geodata, "wangge-bench-tiles-geodata-")
     tiles_by_zoom = densest_tiles(geodata, args.layer, args.tiles)
     work = temp_dir("wangge-bench-tiles-")
     results: dict = {"layer": args.layer, "geodata": str(geodata)}

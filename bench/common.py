@@ -60,6 +60,20 @@ def temp_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
+def city_geodata(path: Path | None, prefix: str) -> tuple[Path, bool]:
+    """The built city (default instance/geodata) and whether it was built here, into a
+    temporary directory, because it was missing: the caller removes that one when done."""
+    path = path or ROOT / "instance" / "geodata"
+    if (path / "manifest.json").exists():
+        return path, False
+    from geodata.build import build
+
+    out = temp_dir(prefix)
+    print(f"building the full city into {out} ...", file=sys.stderr, flush=True)
+    build(out)
+    return out, True
+
+
 def report(title: str, rows: list[tuple[str, str]], results: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(results, ensure_ascii=False))

@@ -135,25 +135,27 @@ def tile_geometries(
 def tile_points(
     points: GeomArray, bounds: tuple[float, float, float, float], *, extent: int
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
-    """Snap EPSG:3857 points inside the tile (edges included) to its integer grid, y down, as
-    ST_AsMVTGeom(buffer => 0) on points that intersect the tile's envelope.
+    """Snap EPSG:3857 points to the tile's integer grid, y down, and keep those that land in
+    [0, extent) both ways (app.geo.tiles does the same with ST_AsMVTGeom on PostGIS).
 
-    A point belongs to the one tile it falls in, not to its neighbours' buffers: a dot drawn
-    twice would be drawn in the same place, and would only cost bytes.
+    A point belongs to exactly one tile, not to its neighbours' buffers (a dot drawn twice
+    would be drawn in the same place, and would only cost bytes). The half-open square picks
+    the tile for a point that snaps onto a shared edge: MapLibre draws a feature at x or
+    y = extent but leaves it out of the index that queryRenderedFeatures and clicks read
+    (FeatureIndex.insert), so there it would be on screen yet missing for the console.
     """
     if len(points) == 0:
         return np.zeros(0, dtype=np.intp), np.zeros((0, 2), dtype=np.int64)
     minx, miny, maxx, maxy = bounds
     xy = shapely.get_coordinates(points)
-    inside = (xy[:, 0] >= minx) & (xy[:, 0] <= maxx) & (xy[:, 1] >= miny) & (xy[:, 1] <= maxy)
-    xy = xy[inside]
     snapped = np.column_stack(
         [
             np.rint((xy[:, 0] - minx) * extent / (maxx - minx)),
             np.rint((maxy - xy[:, 1]) * extent / (maxy - miny)),
         ]
     ).astype(np.int64)
-    return np.flatnonzero(inside), snapped
+    inside = ((snapped >= 0) & (snapped < extent)).all(axis=1)
+    return np.flatnonzero(inside), snapped[inside]
 
 
 def _valid_polygons(geoms: GeomArray) -> GeomArray:

@@ -12,7 +12,10 @@ Tile content by zoom (figures from bench/bench_tiles.py on the full city):
   grids, and names, codes and ancestors would triple its bytes for labels nobody can read;
 * from the detail zoom, every feature carries code, name, level and its ancestors' codes;
 * geometry is simplified to half a unit of the tile's grid: 1 pixel per unit for id-only
-  tiles, 2 for detailed ones, 8 at the layer's max zoom, which map libraries overzoom;
+  tiles, 2 for detailed ones, 8 at the layer's max zoom, which map libraries overzoom; at
+  the city's zooms (z ≤ CITY_MAX_ZOOM) the grid layer has 2 pixels per unit and the
+  township and district layers 1, because there every grid is on screen at once and a
+  software-rendered map pays for every vertex (bench/bench_console_map.py);
 * an area smaller than 2 square units there (an urban grid at city level) is a point
   feature, its point on surface: every one of the city's 65,000 grids is on the map at every
   zoom of the layer, as a dot until it is big enough to draw;
@@ -46,12 +49,17 @@ log = logging.getLogger(__name__)
 
 # Bump when what a tile holds changes (layers, attributes, zooms, simplification): every
 # cached tile and every client's ETag lapses with it.
-FORMAT = 2  # 2: areas too small to draw come as dots
+# 2: areas too small to draw come as dots. 3: coarser grids, townships and districts at city
+# zooms; a dot snapped onto a tile's far edge belongs to the next tile.
+FORMAT = 3
 # Screen pixels per tile at its own zoom: MapLibre (and Mapbox GL) draw vector tiles at 512.
 TILE_PX = 512
 # Buffer around each tile in screen pixels: more than half the widest boundary line.
 BUFFER_PX = 8
 GZIP_LEVEL = 6
+# Up to this zoom the whole city fits on a console's screen (about 6 tiles at z7, 14 at z8):
+# all 65,000 grids are drawn at once, every frame of a pan.
+CITY_MAX_ZOOM = 8
 
 ANCESTOR_KEYS = ("district_code", "township_code", "village_code")
 
@@ -64,6 +72,7 @@ class LayerSpec:
     min_zoom: int
     detail_zoom: int  # from here on, features carry every attribute
     max_zoom: int  # clients overzoom this one: it has the finest grid
+    city_extent: int | None = None  # units per tile up to CITY_MAX_ZOOM, when coarser
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -79,9 +88,11 @@ class LayerSpec:
 
     def extent(self, z: int) -> int:
         """Units per tile side: 1 per pixel for id-only tiles, 2 for detailed ones, 8 at the
-        max zoom (which is stretched over the zooms above it)."""
+        max zoom (which is stretched over the zooms above it), city_extent at city zooms."""
         if z >= self.max_zoom:
             return 4096
+        if self.city_extent is not None and z <= CITY_MAX_ZOOM:
+            return self.city_extent
         return 1024 if self.detailed(z) else 512
 
     def buffer(self, z: int) -> int:
@@ -89,11 +100,19 @@ class LayerSpec:
 
 
 # Chongqing spans z8 tiles 202-206 × 103-107: the whole city is about 14 z8 tiles, 6 at z7.
+# At z7 over the full city (bench/bench_console_map.py), 256-unit grid tiles draw about 12,600
+# grids as polygons (50,000 vertices) and the rest as dots, against 33,700 polygons (142,000
+# vertices) at 512 units, and the grid mesh still shows; 512-unit township and district tiles
+# hold a third fewer vertices than 1024-unit ones, for lines 1.5 and 2.5 pixels wide.
 LAYERS: dict[str, LayerSpec] = {
-    "district": LayerSpec(AreaLevel.DISTRICT, min_zoom=0, detail_zoom=0, max_zoom=12),
-    "township": LayerSpec(AreaLevel.TOWNSHIP, min_zoom=5, detail_zoom=5, max_zoom=14),
+    "district": LayerSpec(
+        AreaLevel.DISTRICT, min_zoom=0, detail_zoom=0, max_zoom=12, city_extent=512
+    ),
+    "township": LayerSpec(
+        AreaLevel.TOWNSHIP, min_zoom=5, detail_zoom=5, max_zoom=14, city_extent=512
+    ),
     "village": LayerSpec(AreaLevel.VILLAGE, min_zoom=7, detail_zoom=9, max_zoom=14),
-    "grid": LayerSpec(AreaLevel.GRID, min_zoom=7, detail_zoom=11, max_zoom=14),
+    "grid": LayerSpec(AreaLevel.GRID, min_zoom=7, detail_zoom=11, max_zoom=14, city_extent=256),
 }
 
 
@@ -320,7 +339,9 @@ def _postgis_sql(spec: LayerSpec, z: int) -> str:
     kept = ", ".join(names)
     # The bounding-box test runs on the GiST index in WGS84: the tile's envelope plus its
     # buffer, transformed (Web Mercator maps boxes to boxes, so this is exact). Areas whose
-    # polygon is dust at this zoom come back as a dot in the tile their point falls in.
+    # polygon is dust at this zoom come back as a dot in the one tile whose [0, extent)
+    # square their snapped point lands in (app.geo.mvt.tile_points says why half-open): the
+    # envelope test lets in points up to a unit outside, the snapped test decides.
     return f"""
         WITH c AS (
             SELECT {", ".join(columns)}, a.geom AS source,
@@ -332,12 +353,18 @@ def _postgis_sql(spec: LayerSpec, z: int) -> str:
         ), dots AS (
             SELECT {kept}, ST_Transform(ST_PointOnSurface(source), 3857) AS point
             FROM c WHERE geom IS NULL OR ST_Area(geom) < :min_area
+        ), placed AS (
+            SELECT {kept}, ST_AsMVTGeom(point, ST_TileEnvelope(:z, :x, :y), :extent, 1, true)
+                AS geom
+            FROM dots
+            WHERE ST_Intersects(point, ST_TileEnvelope(:z, :x, :y, margin => 1.0 / :extent))
         )
         SELECT ST_AsMVT(t, :name, :extent, 'geom', 'id') FROM (
             SELECT {kept}, geom FROM c WHERE ST_Area(geom) >= :min_area
             UNION ALL
-            SELECT {kept}, ST_AsMVTGeom(point, ST_TileEnvelope(:z, :x, :y), :extent, 0, true)
-            FROM dots WHERE ST_Intersects(point, ST_TileEnvelope(:z, :x, :y))
+            SELECT {kept}, geom FROM placed
+            WHERE ST_X(geom) >= 0 AND ST_X(geom) < :extent
+              AND ST_Y(geom) >= 0 AND ST_Y(geom) < :extent
         ) t
     """
 

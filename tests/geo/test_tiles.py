@@ -138,15 +138,29 @@ def test_city_level_grid_tiles_carry_ids_only_and_draw_dust_as_dots(auth, sessio
         assert surface.distance(world) <= unit
 
 
-def test_every_grid_of_the_fixture_is_in_the_city_level_tiles(auth, session):
+@pytest.mark.parametrize("z", [7, 8])
+def test_every_grid_of_the_fixture_is_in_the_city_level_tiles(auth, session, z):
+    """Each grid is a polygon or a dot, and a dot is in one tile, strictly inside it (the
+    fixture's 渝中区 straddles the z7 tile row edge at 29.535°N, where dots snap onto it)."""
     west, south, east, north = session.get(Area, int(DISTRICT)).geom.bounds
-    x0, y0 = tile_of(west, north, 7)
-    x1, y1 = tile_of(east, south, 7)
-    found = set()
+    x0, y0 = tile_of(west, north, z)
+    x1, y1 = tile_of(east, south, z)
+    found, dots = set(), []
     for x, y in itertools.product(range(x0, x1 + 1), range(y0, y1 + 1)):
-        found |= set(features(get(auth, f"/tiles/grid/7/{x}/{y}.pbf")))
+        response = get(auth, f"/tiles/grid/{z}/{x}/{y}.pbf")
+        if response.status_code == 204:
+            continue
+        layer = decode(response.get_data())["grid"]
+        # Coarser than elsewhere: the whole city's 65,000 grids are drawn at these zooms.
+        assert layer["extent"] == 256
+        for f in layer["features"]:
+            found.add(f["id"])
+            if f["geometry"]["type"] == "Point":
+                dots.append(f["id"])
+                assert all(0 <= c < 256 for c in f["geometry"]["coordinates"]), f
     grids = set(session.scalars(select(Area.id).where(Area.level == "grid")))
     assert grids and grids <= found
+    assert dots and len(dots) == len(set(dots))
 
 
 def test_districts_at_low_zoom(auth, session):
@@ -398,12 +412,12 @@ def test_the_encoder_writes_dots_in_the_tile_they_fall_in():
         [
             shapely.Point(x0 + 10.4 * unit, y1 - 20.6 * unit),
             shapely.Point(x0 - 3 * unit, y1 - 20 * unit),  # in the neighbour's tile
-            shapely.Point(x0 + 511.8 * unit, y1 - 511.9 * unit),
+            shapely.Point(x0 + 511.2 * unit, y1 - 511.4 * unit),
         ],
         dtype=object,
     )
     placed, snapped = mvt.tile_points(points, bounds, extent=512)
-    assert placed.tolist() == [0, 2] and snapped.tolist() == [[10, 21], [512, 512]]
+    assert placed.tolist() == [0, 2] and snapped.tolist() == [[10, 21], [511, 511]]
     polygon = shapely.box(x0 + 100 * unit, y1 - 200 * unit, x0 + 200 * unit, y1 - 100 * unit)
     kept, tiled = mvt.tile_geometries(
         np.array([polygon], dtype=object), bounds, extent=512, buffer=8
@@ -418,6 +432,30 @@ def test_the_encoder_writes_dots_in_the_tile_they_fall_in():
     assert found[5]["properties"] == {"k": "a"} and found[6]["properties"] == {}
     # Dots alone make a tile too.
     assert decode(mvt.encode_layer("t", 512, tiled[:0], [], points=snapped[:1], point_ids=[9]))
+
+
+def test_a_dot_by_a_tile_corner_is_in_one_tile_and_never_on_its_far_edge():
+    """Points around the corner four z1 tiles share: each lands in exactly one tile, inside
+    [0, 512) both ways. MapLibre draws a feature at x or y = extent but leaves it out of the
+    index its clicks and queryRenderedFeatures read: the grid would be on screen, yet missing."""
+    unit = mvt.HALF_WORLD / 512  # the corner is the world's origin; a z1 tile is half a world
+    offsets = [(-0.4, 0.3), (0.2, -0.2), (-3, 2), (0.6, 0.6), (-0.6, -0.6), (0, 0)]
+    points = np.array([shapely.Point(dx * unit, dy * unit) for dx, dy in offsets], dtype=object)
+    found: dict[int, list] = {}
+    for x, y in itertools.product(range(2), range(2)):
+        placed, snapped = mvt.tile_points(points, mvt.tile_bounds(1, x, y), extent=512)
+        assert ((snapped >= 0) & (snapped < 512)).all()
+        for i, xy in zip(placed.tolist(), snapped.tolist(), strict=True):
+            found.setdefault(i, []).append(((x, y), xy))
+    # Tile (1, 1) is south-east of the corner; y runs down within a tile.
+    assert found == {
+        0: [((1, 1), [0, 0])],  # snaps onto the corner: the tile where that is (0, 0)
+        1: [((1, 1), [0, 0])],
+        2: [((0, 0), [509, 510])],
+        3: [((1, 0), [1, 511])],
+        4: [((0, 1), [511, 1])],
+        5: [((1, 1), [0, 0])],
+    }
 
 
 def test_the_encoder_drops_dust_and_keeps_what_crosses_the_edge():

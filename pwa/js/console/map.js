@@ -9,6 +9,8 @@ import { currentToken } from '../lib/api.js';
 const COLORS = ['case', ['get', 'overdue'], '#c21818', ['get', 'near_due'], '#e08a00', ['==', ['get', 'state'], 'reported'], '#0a5bd3', '#0a7a3d'];
 // A paint value interpolated linearly by zoom: zoomed(z0, v0, z1, v1, ...).
 const zoomed = (...stops) => ['interpolate', ['linear'], ['zoom'], ...stops];
+// The grid features drawn as areas; the rest are dots (grids too small to draw at that zoom).
+const POLYGONS = ['!=', ['geometry-type'], 'Point'];
 
 export async function cityMap(container, { onSelect, bbox } = {}) {
   if (!document.querySelector('link[data-maplibre]')) {
@@ -26,7 +28,8 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
     sources: {
       district: vector('district', 0, 12),
       township: vector('township', 5, 14),
-      village: vector('village', 7, 14),
+      // Requested from z9 only: see the villages layer.
+      village: vector('village', 9, 14),
       grid: vector('grid', 7, 14),
       events: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       keyPlaces: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
@@ -36,17 +39,24 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': '#f3f5f2' } },
       ...(basemap ? [{ id: 'basemap', type: 'raster', source: 'basemap' }] : []),
-      // Grids and villages from z7, where the server's tiles start: at city level 65,000 grid
-      // outlines a few pixels apart would merge into a dark blot, so they start as hairlines at
-      // low opacity (a texture showing where the grids are dense) and firm up as the map zooms in.
-      // 65,000 outlines at city level: the hairline outline of an empty fill costs the GPU
-      // about half of a line layer's triangles (bench/bench_console_map.py).
-      { id: 'grids', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, paint: { 'fill-color': 'rgba(0,0,0,0)', 'fill-outline-color': '#8fae8f', 'fill-opacity': zoomed(7, 0.35, 10, 0.7, 12, 1) } },
+      // Grids from z7, where the server's tiles start: at city level 65,000 grid outlines a few
+      // pixels apart would merge into a dark blot, so they start as hairlines at low opacity (a
+      // texture showing where the grids are dense) and firm up as the map zooms in. Without a
+      // GPU (WebGL in software, bench/bench_console_map.py) every frame of a pan costs in
+      // proportion to the vertices drawn: the hairline outline of an empty fill costs about
+      // half of a line layer, the server sends city-level grids coarse, the smallest as dots,
+      // and POLYGONS keeps those dots out of the fill (which would take each for a one-point
+      // ring: a vertex and an outline segment each, 52,000 of them at city level).
+      { id: 'grids', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, filter: POLYGONS, paint: { 'fill-color': 'rgba(0,0,0,0)', 'fill-outline-color': '#8fae8f', 'fill-opacity': zoomed(7, 0.35, 10, 0.7, 12, 1) } },
       // A grid too small to draw at this zoom comes as a dot (app/geo/tiles.py): all of them show.
       { id: 'grid-dots', type: 'circle', source: 'grid', 'source-layer': 'grid', minzoom: 7, filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': zoomed(7, 0.6, 11, 1.5), 'circle-color': '#8fae8f', 'circle-opacity': zoomed(7, 0.5, 10, 0.8) } },
       // Patrol coverage 巡查覆盖率: grids coloured by the share covered (feature state by code).
-      { id: 'grid-coverage', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, paint: { 'fill-color': ['interpolate', ['linear'], ['coalesce', ['feature-state', 'coverage'], -1], -1, 'rgba(0,0,0,0)', 0, '#e8877f', 0.5, '#f2c94c', 1, '#2e9d5b'], 'fill-opacity': ['case', ['==', ['coalesce', ['feature-state', 'coverage'], -1], -1], 0, ['==', ['feature-state', 'coverage'], 0], 0.22, 0.5] } },
-      { id: 'villages', type: 'line', source: 'village', 'source-layer': 'village', minzoom: 7, paint: { 'line-color': '#6a8caf', 'line-width': zoomed(7, 0.4, 9, 0.8, 11, 1), 'line-opacity': zoomed(7, 0.4, 9, 0.8, 11, 1), 'line-dasharray': [3, 2] } },
+      // Hidden until there is coverage to show (showCoverage): otherwise it would draw 65,000
+      // transparent grids, fill and outline, in every frame.
+      { id: 'grid-coverage', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, filter: POLYGONS, layout: { visibility: 'none' }, paint: { 'fill-color': ['interpolate', ['linear'], ['coalesce', ['feature-state', 'coverage'], -1], -1, 'rgba(0,0,0,0)', 0, '#e8877f', 0.5, '#f2c94c', 1, '#2e9d5b'], 'fill-opacity': ['case', ['==', ['coalesce', ['feature-state', 'coverage'], -1], -1], 0, ['==', ['feature-state', 'coverage'], 0], 0.22, 0.5] } },
+      // Villages from z9: below it their dashed hairlines cannot be told from the grid texture,
+      // yet 11,000 village outlines cost as much as the grids in every frame at city level.
+      { id: 'villages', type: 'line', source: 'village', 'source-layer': 'village', minzoom: 9, paint: { 'line-color': '#6a8caf', 'line-width': zoomed(9, 0.8, 11, 1), 'line-opacity': zoomed(9, 0.8, 11, 1), 'line-dasharray': [3, 2] } },
       { id: 'townships', type: 'line', source: 'township', 'source-layer': 'township', paint: { 'line-color': '#3d5a80', 'line-width': 1.5 } },
       { id: 'districts', type: 'line', source: 'district', 'source-layer': 'district', paint: { 'line-color': '#1d3557', 'line-width': 2.5 } },
       { id: 'tracks', type: 'line', source: 'tracks', layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: { 'line-color': '#0a5bd3', 'line-width': 4, 'line-opacity': 0.85 } },
@@ -121,6 +131,9 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
       for (const item of items || []) {
         map.setFeatureState({ source: 'grid', sourceLayer: 'grid', id: Number(item.code) }, { coverage: item.ratio });
       }
+      // Only on a change: showing or hiding a layer makes MapLibre parse its source's tiles again.
+      const visibility = items && items.length ? 'visible' : 'none';
+      if (map.getLayoutProperty('grid-coverage', 'visibility') !== visibility) map.setLayoutProperty('grid-coverage', 'visibility', visibility);
     },
   };
 }
