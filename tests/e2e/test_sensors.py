@@ -96,10 +96,9 @@ def test_a_sensor_crossing_red_raises_the_alarm_live(
     assert row.get_attribute("data-level") == "red"
     row.click()
     desk.locator("#sensor-svg path.readings").wait_for()
-    levels = desk.eval_on_selector_all(
-        "#sensor-svg line.threshold", "lines => lines.map(l => l.dataset.level)"
-    )
-    assert "red" in levels and "blue" in levels
+    # Waited for, not read at once: a live push (the warning) can redraw the pane meanwhile.
+    desk.locator("#sensor-svg line.threshold[data-level='red']").wait_for(state="attached")
+    desk.locator("#sensor-svg line.threshold[data-level='blue']").wait_for(state="attached")
     screenshot(desk, "console-sensors")
 
     # The phone is told live, counts the warning on its home screen and charts the readings.

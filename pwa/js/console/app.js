@@ -141,11 +141,21 @@ export async function startConsole(root, me) {
       h('div.hint', subcategoryName(taxonomy, e.subcategory)))) : h('p.hint.pad', t('no_tasks')));
   }
 
+  // Each pane draws into a box of its own: one still loading when another is chosen (the
+  // supervision pane a supervisor's console opens on) then draws into a box that is no longer
+  // on screen, instead of over the pane the user picked.
+  let paneBox = detail;
+  function freshBox() {
+    paneBox = h('div.pane-box');
+    mount(detail, paneBox);
+    return paneBox;
+  }
+
   async function select(id) {
     selected = id;
     pane = 'detail';
     drawQueue();
-    await detailPane(detail, { id, me, taxonomy, onChange: refresh });
+    await detailPane(freshBox(), { id, me, taxonomy, onChange: refresh });
     if (map) map.highlight(id);
   }
 
@@ -153,42 +163,42 @@ export async function startConsole(root, me) {
     pane = 'supervise';
     selected = null;
     drawQueue();
-    await supervisorPane(detail, { taxonomy, onDone: refresh });
+    await supervisorPane(freshBox(), { taxonomy, onDone: refresh });
   }
 
   async function showEvaluation() {
     pane = 'evaluation';
     selected = null;
     drawQueue();
-    await evaluationPane(detail);
+    await evaluationPane(freshBox());
   }
 
   async function showSensors() {
     pane = 'sensors';
     selected = null;
     drawQueue();
-    await sensorsPane(detail, { onEvent: (id) => select(id) });
+    await sensorsPane(freshBox(), { onEvent: (id) => select(id) });
   }
 
   async function showDuty() {
     pane = 'duty';
     selected = null;
     drawQueue();
-    await dutyPane(detail, { me });
+    await dutyPane(freshBox(), { me });
   }
 
   // The panes of issue 5 that need nothing from the queue: one way in, one way to redraw.
   const PANES = {
-    checklists: () => checklistsPane(detail, { me, onEvent: (id) => select(id) }),
-    patrols: () => patrolsPane(detail, { me }),
-    forms: () => formsPane(detail, { me }),
+    checklists: (box) => checklistsPane(box, { me, onEvent: (id) => select(id) }),
+    patrols: (box) => patrolsPane(box, { me }),
+    forms: (box) => formsPane(box, { me }),
   };
 
   async function showPane(name) {
     pane = name;
     selected = null;
     drawQueue();
-    await PANES[name]();
+    await PANES[name](freshBox());
   }
 
   async function drawPins() {
@@ -216,7 +226,7 @@ export async function startConsole(root, me) {
       if (kind === 'event_new') rows = new Map([[summary.id, rows.get(summary.id)], ...[...rows].filter(([k]) => k !== summary.id)]);
       drawQueue(summary.id);
       if (map) map.setEvents([...rows.values()]);
-      if (selected === summary.id) detailPane(detail, { id: selected, me, taxonomy, onChange: refresh });
+      if (selected === summary.id) detailPane(paneBox, { id: selected, me, taxonomy, onChange: refresh });
       if (kind === 'event_new') toast(`#${summary.id} ${summary.description}`, 'info');
       counts();
     } else if (kind === 'near_due' || kind === 'overdue') {
@@ -228,17 +238,17 @@ export async function startConsole(root, me) {
     } else if (kind.startsWith('alarm')) {
       banner.load();
     } else if (kind === 'handover' || kind.startsWith('duty') || kind === 'handover_received') {
-      if (pane === 'duty') dutyPane(detail, { me });
+      if (pane === 'duty') dutyPane(paneBox, { me });
       else if (kind === 'handover') toast(`${t('handover')}: ${message.payload.note}`, 'info');
     } else if (kind.startsWith('sensor')) {
-      if (pane === 'sensors') sensorsPane(detail, { onEvent: (id) => select(id) });
+      if (pane === 'sensors') sensorsPane(paneBox, { onEvent: (id) => select(id) });
     } else if (kind.startsWith('checklist') || kind.startsWith('patrol') || kind.startsWith('form')) {
       const name = kind.startsWith('checklist') ? 'checklists' : kind.startsWith('patrol') ? 'patrols' : 'forms';
-      if (pane === name) PANES[name]();
+      if (pane === name) PANES[name](paneBox);
     } else if (kind.startsWith('pin')) {
       drawPins();
     } else if (kind.startsWith('supervision')) {
-      if (pane === 'supervise') supervisorPane(detail, { taxonomy, onDone: refresh });
+      if (pane === 'supervise') supervisorPane(paneBox, { taxonomy, onDone: refresh });
       else if (kind === 'supervision_reply') toast(`${t('reply')} #${message.event_id}: ${message.payload.reply || ''}`, 'ok');
     }
   }, { onStatus: (s) => { liveDot.className = 'dot ' + s; } });
