@@ -113,11 +113,6 @@ class Copy:
             store.clear()
         store[key] = (generation, now, value)
 
-    def forget(self) -> None:
-        """Drop this process's copy (tests; and after a write, through the hooks below)."""
-        if has_app_context():
-            _stores().pop(self.name, None)
-
 
 def forget_all() -> None:
     """Drop every copy of this app (a test whose transaction is rolled back calls this)."""
