@@ -330,6 +330,14 @@ def test_a_supervisor_supervises_overdue_events_in_one_click(
     for event_id in late:
         desk.locator(f"#overdue-list tr[data-id='{event_id}']").wait_for()
     assert desk.locator("#overdue-count").inner_text() == str(len(late))
+    # The counters can be read: their text is not drawn in their own colour.
+    for counter in ("#near-due-count", "#overdue-count"):
+        text, fill = desk.evaluate(
+            """(sel) => { const s = getComputedStyle(document.querySelector(sel).parentElement);
+                          return [s.color, s.backgroundColor]; }""",
+            counter,
+        )
+        assert text != fill, (counter, text)
     chosen = late[:2]
     for event_id in chosen:
         desk.check(f"#overdue-list input[data-id='{event_id}']")
