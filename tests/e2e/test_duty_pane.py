@@ -39,7 +39,9 @@ def test_roster_handover_and_take_over_on_the_console(console, live_server, scre
     assert desk.locator("#take-over").count() == 0  # one does not take over one's own note
     screenshot(desk, "duty")
 
-    # The dispatcher takes over from another screen; the supervisor's pane shows it live.
+    # The dispatcher takes over from another screen while the supervisor is typing the next
+    # note: the typing stays and the pane offers the change instead of redrawing under them.
+    desk.fill("#handover-note", "夜班补充：")
     token = live_server.login("demo_dispatcher")
     status, now = live_server.api("GET", "/duty/now", token=token)
     assert status == 200 and now["latest_handover"]["note"].startswith("民生路")
@@ -47,6 +49,12 @@ def test_roster_handover_and_take_over_on_the_console(console, live_server, scre
         "POST", f"/duty/handovers/{now['latest_handover']['id']}/receive", {}, token=token
     )
     assert status == 200
+    desk.wait_for_selector(".pane-stale")
+    assert desk.input_value("#handover-note") == "夜班补充："
+    assert "已接班" not in desk.inner_text("#latest-handover")
+    screenshot(desk, "duty-change-held")
+    desk.click(".pane-stale")
     desk.wait_for_function(
         "() => document.querySelector('#latest-handover').innerText.includes('已接班')"
     )
+    assert desk.locator(".pane-stale").count() == 0

@@ -151,6 +151,30 @@ export async function startConsole(root, me) {
     return paneBox;
   }
 
+  // A live push redraws the pane on screen, but never under someone filling it in (a return
+  // reason, a new checklist, a filter they picked): the pane then offers the change, and the
+  // latest redraw waits until they ask for it. Only what the user typed or picked counts:
+  // fields the pane filled itself fire no input events.
+  const touched = new WeakSet();
+  for (const kind of ['input', 'change']) detail.addEventListener(kind, (e) => touched.add(e.target));
+  function busy(box) {
+    const active = document.activeElement;
+    if (active && box.contains(active) && active.matches('input:not([type=button]):not([type=submit]), textarea, select')) return true;
+    return [...box.querySelectorAll('input, textarea, select')].some((field) => touched.has(field));
+  }
+  function redraw(draw) {
+    const box = paneBox;
+    if (!busy(box)) return draw(box);
+    box.redrawLater = draw;
+    if (!box.querySelector(':scope > .pane-stale')) {
+      box.prepend(h('button.pane-stale', {
+        type: 'button',
+        onclick: (e) => { e.currentTarget.remove(); box.redrawLater(box); },
+      }, t('pane_updated')));
+    }
+    return null;
+  }
+
   async function select(id) {
     selected = id;
     pane = 'detail';
@@ -226,7 +250,7 @@ export async function startConsole(root, me) {
       if (kind === 'event_new') rows = new Map([[summary.id, rows.get(summary.id)], ...[...rows].filter(([k]) => k !== summary.id)]);
       drawQueue(summary.id);
       if (map) map.setEvents([...rows.values()]);
-      if (selected === summary.id) detailPane(paneBox, { id: selected, me, taxonomy, onChange: refresh });
+      if (selected === summary.id) redraw((box) => detailPane(box, { id: selected, me, taxonomy, onChange: refresh }));
       if (kind === 'event_new') toast(`#${summary.id} ${summary.description}`, 'info');
       counts();
     } else if (kind === 'near_due' || kind === 'overdue') {
@@ -238,17 +262,17 @@ export async function startConsole(root, me) {
     } else if (kind.startsWith('alarm')) {
       banner.load();
     } else if (kind === 'handover' || kind.startsWith('duty') || kind === 'handover_received') {
-      if (pane === 'duty') dutyPane(paneBox, { me });
+      if (pane === 'duty') redraw((box) => dutyPane(box, { me }));
       else if (kind === 'handover') toast(`${t('handover')}: ${message.payload.note}`, 'info');
     } else if (kind.startsWith('sensor')) {
-      if (pane === 'sensors') sensorsPane(paneBox, { onEvent: (id) => select(id) });
+      if (pane === 'sensors') redraw((box) => sensorsPane(box, { onEvent: (id) => select(id) }));
     } else if (kind.startsWith('checklist') || kind.startsWith('patrol') || kind.startsWith('form')) {
       const name = kind.startsWith('checklist') ? 'checklists' : kind.startsWith('patrol') ? 'patrols' : 'forms';
-      if (pane === name) PANES[name](paneBox);
+      if (pane === name) redraw(PANES[name]);
     } else if (kind.startsWith('pin')) {
       drawPins();
     } else if (kind.startsWith('supervision')) {
-      if (pane === 'supervise') supervisorPane(paneBox, { taxonomy, onDone: refresh });
+      if (pane === 'supervise') redraw((box) => supervisorPane(box, { taxonomy, onDone: refresh }));
       else if (kind === 'supervision_reply') toast(`${t('reply')} #${message.event_id}: ${message.payload.reply || ''}`, 'ok');
     }
   }, { onStatus: (s) => { liveDot.className = 'dot ' + s; } });
