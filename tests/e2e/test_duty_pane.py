@@ -3,6 +3,8 @@ what is still open, and sees the next shift take over live."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.e2e.test_flows import open_console
@@ -58,3 +60,30 @@ def test_roster_handover_and_take_over_on_the_console(console, live_server, scre
         "() => document.querySelector('#latest-handover').innerText.includes('已接班')"
     )
     assert desk.locator(".pane-stale").count() == 0
+
+
+def test_a_pane_that_cannot_load_says_why_and_tries_again(console):
+    desk = open_console(console, "demo_supervisor_township")
+    refused = []
+
+    def unavailable_once(route):
+        if refused:
+            route.continue_()
+            return
+        refused.append(route.request.url)
+        route.fulfill(
+            status=503,
+            content_type="application/json",
+            body=json.dumps({"error": {"code": "unavailable", "message": "服务暂时不可用"}}),
+        )
+
+    console.route("**/api/v1/duty/now", unavailable_once)
+    try:
+        desk.click("#duty-tab")
+        desk.wait_for_selector("#pane-error")
+        assert refused and "服务暂时不可用" in desk.inner_text("#pane-error")
+        desk.click("#pane-retry")
+        desk.wait_for_selector("#handover-note")
+        assert desk.locator("#pane-error").count() == 0
+    finally:
+        console.unroute("**/api/v1/duty/now")

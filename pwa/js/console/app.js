@@ -151,6 +151,20 @@ export async function startConsole(root, me) {
     return paneBox;
   }
 
+  // A pane that cannot load (the network, a server error) says why and offers to try again,
+  // instead of staying blank or keeping the pane it was meant to replace.
+  async function load(box, draw) {
+    try {
+      return await draw(box);
+    } catch (err) {
+      console.warn('pane:', err);
+      if (box !== paneBox) return null; // another pane was chosen meanwhile
+      mount(box, h('p.error#pane-error', `${t('pane_failed')}: ${err.message || err}`),
+        h('button.link#pane-retry', { type: 'button', onclick: () => load(box, draw) }, t('try_again')));
+      return null;
+    }
+  }
+
   // A live push redraws the pane on screen, but never under someone filling it in (a return
   // reason, a new checklist, a filter they picked): the pane then offers the change, and the
   // latest redraw waits until they ask for it. Only what the user typed or picked counts:
@@ -164,12 +178,12 @@ export async function startConsole(root, me) {
   }
   function redraw(draw) {
     const box = paneBox;
-    if (!busy(box)) return draw(box);
+    if (!busy(box)) return load(box, draw);
     box.redrawLater = draw;
     if (!box.querySelector(':scope > .pane-stale')) {
       box.prepend(h('button.pane-stale', {
         type: 'button',
-        onclick: (e) => { e.currentTarget.remove(); box.redrawLater(box); },
+        onclick: (e) => { e.currentTarget.remove(); load(box, box.redrawLater); },
       }, t('pane_updated')));
     }
     return null;
@@ -179,7 +193,7 @@ export async function startConsole(root, me) {
     selected = id;
     pane = 'detail';
     drawQueue();
-    await detailPane(freshBox(), { id, me, taxonomy, onChange: refresh });
+    await load(freshBox(), (box) => detailPane(box, { id, me, taxonomy, onChange: refresh }));
     if (map) map.highlight(id);
   }
 
@@ -187,28 +201,28 @@ export async function startConsole(root, me) {
     pane = 'supervise';
     selected = null;
     drawQueue();
-    await supervisorPane(freshBox(), { taxonomy, onDone: refresh });
+    await load(freshBox(), (box) => supervisorPane(box, { taxonomy, onDone: refresh }));
   }
 
   async function showEvaluation() {
     pane = 'evaluation';
     selected = null;
     drawQueue();
-    await evaluationPane(freshBox());
+    await load(freshBox(), evaluationPane);
   }
 
   async function showSensors() {
     pane = 'sensors';
     selected = null;
     drawQueue();
-    await sensorsPane(freshBox(), { onEvent: (id) => select(id) });
+    await load(freshBox(), (box) => sensorsPane(box, { onEvent: (id) => select(id) }));
   }
 
   async function showDuty() {
     pane = 'duty';
     selected = null;
     drawQueue();
-    await dutyPane(freshBox(), { me });
+    await load(freshBox(), (box) => dutyPane(box, { me }));
   }
 
   // The panes of issue 5 that need nothing from the queue: one way in, one way to redraw.
@@ -222,7 +236,7 @@ export async function startConsole(root, me) {
     pane = name;
     selected = null;
     drawQueue();
-    await PANES[name](freshBox());
+    await load(freshBox(), PANES[name]);
   }
 
   async function drawPins() {
