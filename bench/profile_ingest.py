@@ -28,6 +28,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--dump", help="write the cProfile stats to this file")
     parser.add_argument("--sort", default="cumulative", help="pstats key: cumulative, tottime")
+    parser.add_argument(
+        "--cpu", action="store_true", help="profile CPU time, not wall time (waits cost nothing)"
+    )
     parser.add_argument("--sql", action="store_true", help="print one report's SQL statements")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/wangge_prof_ingest")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
@@ -86,7 +89,11 @@ def main() -> None:
         one()
         print("\n".join(shown))
     statements[0] = 0
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = (
+        (cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile())
+        if args.profile
+        else None
+    )
     started, cpu_started = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
