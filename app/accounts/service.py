@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import lazyload
 
 from app.accounts.models import Department, GridBinding, Token, User
@@ -132,11 +133,17 @@ def principal_for_token(token: str) -> Principal | None:
         return None
     if holder.last_used_at is None or now - holder.last_used_at > _TOUCH_EVERY:
         with unscoped():
-            db.session.execute(
-                update(Token).where(Token.id == token_id).values(last_used_at=now),
-                execution_options={cache.NEUTRAL: True},
-            )
-            db.session.commit()
+            try:
+                db.session.execute(
+                    update(Token).where(Token.id == token_id).values(last_used_at=now),
+                    execution_options={cache.NEUTRAL: True},
+                )
+                db.session.commit()
+            except OperationalError:
+                # The stamp is best effort: a GET on SQLite reads without the write lock and
+                # cannot take it once another writer has committed. Stamped next time.
+                db.session.rollback()
+                return holder.principal
         # Other processes keep their own stamp; each touches at most every _TOUCH_EVERY.
         PRINCIPALS.put(token_id, dataclasses.replace(holder, last_used_at=now))
     return holder.principal

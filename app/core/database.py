@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
+
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def init_app(app: Flask) -> None:
@@ -35,7 +37,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front. A deferred transaction that has read and
         # then writes while another writer commits fails at once with "database is locked"
         # (SQLite does not wait on a lock upgrade), which would break concurrent reports.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A GET only reads (its one write, the token's last-use stamp, is best effort): it
+        # reads a snapshot without the lock, so the console never waits behind the worker.
+        if has_request_context() and request.method in _READ_ONLY_METHODS:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_postgres() -> bool:
