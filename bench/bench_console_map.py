@@ -28,6 +28,8 @@ Measured:
               server already has them). The next --rounds passes ask for tiles again, as
               MapLibre drops a source's tiles while its layers are hidden for the floor: the
               browser's HTTP cache answers some (which ones varies with the frame timing).
+  pans only   the four pans alone, --rounds times, each from the city view once every tile in
+              view is loaded and drawn: what drawing costs, without loading tiles.
 CPU         CPU time of this run's Chromium GPU process (where SwiftShader rasterises WebGL)
             and renderer (MapLibre and its tile workers), from the OS: per frame drawn during a
             pass (frames until 'idle' included), and for the city view until 'idle'. On a
@@ -72,6 +74,8 @@ SCRIPT = [
     {"zoom": 9, "ms": 2000},
     {"zoom": "city", "ms": 2000},
 ]
+# Its pans alone, from the city view with every tile in view loaded: drawing, no tile loading.
+PANS = SCRIPT[:4]
 # The chromium processes whose CPU time is the map's cost (not the browser's network process).
 CHROMIUM_WORKERS = ("--type=gpu-process", "--type=renderer")
 
@@ -369,13 +373,16 @@ def show(page, layers: dict[str, str], *, floor: bool) -> None:
     page.evaluate(JS_SHOW, {k: "none" if floor else v for k, v in layers.items()})
 
 
-def script_pass(page, tiles: TileLog, camera: dict, layers: dict[str, str], *, floor: bool) -> dict:
-    """One pass of the pan/zoom script from the city view; the floor's with `layers` hidden."""
+def script_pass(
+    page, tiles: TileLog, camera: dict, layers: dict[str, str], *, floor: bool, steps=SCRIPT
+) -> dict:
+    """One pass of the pan/zoom script (or `steps`) from the city view, once every tile in
+    view is drawn; the floor's with `layers` hidden."""
     show(page, layers, floor=floor)
     page.evaluate(JS_JUMP, {"camera": camera})
     tiles.take()
     cpu = chromium_cpu()
-    raw = page.evaluate(JS_SCRIPT, {"steps": SCRIPT, "cityZoom": camera["zoom"]})
+    raw = page.evaluate(JS_SCRIPT, {"steps": steps, "cityZoom": camera["zoom"]})
     raw["cpu_s"] = chromium_cpu() - cpu
     raw["tiles"] = tiles.take()
     return raw
@@ -424,10 +431,14 @@ def run(url: str, bbox: list[float], chromium: str, rounds: int) -> dict:
             out["pass1"] = pooled([script_pass(page, tiles, camera, layers, floor=False)])
             # The floor: the same page with nothing but the background to draw. Floor and map
             # passes alternate, so that a change in the machine's load hits both alike.
-            runs: dict[str, list] = {"floor": [], "pass2": []}
+            runs: dict[str, list] = {"floor": [], "pass2": [], "pans_floor": [], "pans": []}
             for _ in range(rounds):
                 runs["floor"].append(script_pass(page, tiles, camera, layers, floor=True))
                 runs["pass2"].append(script_pass(page, tiles, camera, layers, floor=False))
+            for _ in range(rounds):
+                for key, floor in (("pans_floor", True), ("pans", False)):
+                    one = script_pass(page, tiles, camera, layers, floor=floor, steps=PANS)
+                    runs[key].append(one)
             out |= {key: pooled(passes) for key, passes in runs.items()}
             print("floor city view ...", file=sys.stderr, flush=True)
             show(page, layers, floor=True)
@@ -481,11 +492,12 @@ def summarise(r: dict) -> list[tuple[str, str]]:
             f"vs {floor_city['cpu_ms']:.0f} ms ({city['cpu_ms'] / floor_city['cpu_ms']:.1f}×)",
         )
     )
-    f = r["floor"]
-    for key, label in (
-        ("pass1", "pan/zoom, tiles fetched"),
-        ("pass2", "pan/zoom, again"),
-        ("floor", "pan/zoom, floor"),
+    for key, label, floor in (
+        ("pass1", "pan/zoom, tiles fetched", "floor"),
+        ("pass2", "pan/zoom, again", "floor"),
+        ("floor", "pan/zoom, floor", None),
+        ("pans", "pans only", "pans_floor"),
+        ("pans_floor", "pans only, floor", None),
     ):
         p = r[key]
         lines.append(
@@ -498,7 +510,8 @@ def summarise(r: dict) -> list[tuple[str, str]]:
                 f"({_kb(p['tiles']['bytes'])}); chromium CPU {p['cpu_ms_per_frame']:.0f} ms/frame",
             )
         )
-        if key != "floor":
+        if floor:
+            f = r[floor]
             lines.append(
                 (
                     "",
