@@ -4,6 +4,7 @@ second time and point the environment at a second temporary instance directory."
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -21,3 +22,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The XYZ tile (x, y) holding a WGS84 point at zoom z."""
+    n = 1 << z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return x, y

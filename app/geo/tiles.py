@@ -20,6 +20,9 @@ Tile content by zoom (figures from bench/bench_tiles.py on the full city):
   feature, its point on surface: every one of the city's 65,000 grids is on the map at every
   zoom of the layer, as a dot until it is big enough to draw;
 * outside [min zoom, max zoom] and away from the layer's data, tiles are empty (204).
+
+Up to app.geo.raster.MAX_ZOOM the grid, township and district tiles at one address are also
+drawn as one PNG (`get_picture`), cached beside them: what the console shows at city zooms.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from sqlalchemy import LargeBinary, func, select, text, type_coerce
 from app.core.errors import NotFound
 from app.core.scope import unscoped
 from app.extensions import db
-from app.geo import mvt
+from app.geo import mvt, raster
 from app.geo.models import Area, AreaLevel, GeoState
 
 log = logging.getLogger(__name__)
@@ -270,6 +273,12 @@ def etag(*, layer: str, z: int, x: int, y: int) -> str:
     return f"{service().state().key}-{layer}-{z}-{x}-{y}"
 
 
+def picture_etag(*, z: int, x: int, y: int) -> str:
+    """The boundary picture's validator, as `etag`."""
+    check_tile(layer="grid", z=z, x=x, y=y)
+    return f"{service().state().key}-boundaries-{z}-{x}-{y}"
+
+
 def get_tile(*, layer: str, z: int, x: int, y: int) -> bytes:
     """The gzipped MVT bytes of a tile; b"" for an empty tile. Cached on disk per version."""
     spec = check_tile(layer=layer, z=z, x=x, y=y)
@@ -288,6 +297,33 @@ def get_tile(*, layer: str, z: int, x: int, y: int) -> bytes:
         pass
     raw = render(spec, z, x, y, source=info.source)
     data = gzip.compress(raw, GZIP_LEVEL, mtime=0) if raw else b""
+    _write_atomically(path, data)
+    return data
+
+
+# The layers the boundary picture draws, bottom first (app.geo.raster).
+PICTURE_LAYERS = ("grid", "township", "district")
+
+
+def get_picture(*, z: int, x: int, y: int) -> bytes:
+    """The boundary layers as one PNG (app.geo.raster), drawn from the vector tiles at the
+    same address; b"" where there is nothing to draw, and above raster.MAX_ZOOM, where the
+    console draws vectors. Cached like the vector tiles, and lapses with them."""
+    check_tile(layer="grid", z=z, x=x, y=y)
+    if z > raster.MAX_ZOOM:
+        return b""
+    vectors = [(name, get_tile(layer=name, z=z, x=x, y=y)) for name in PICTURE_LAYERS]
+    if not any(data for _, data in vectors):
+        return b""
+    svc = service()
+    path = svc.cache_dir / svc.state().key / "boundaries" / str(z) / str(x) / f"{y}.png"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = raster.render_png(
+        [(raster.style(name, z), tile) for name, tile in vectors], size=TILE_PX
+    )
     _write_atomically(path, data)
     return data
 

@@ -106,11 +106,26 @@ def get_tile(layer: str, z: int, x: int, y: int):
     return _tile_response(tiles.get_tile(layer=layer, z=z, x=x, y=y), tag)
 
 
-def _tile_response(data: bytes, tag: str, status: int | None = None) -> flask.Response:
+@tiles_bp.get("/tiles/boundaries/<int:z>/<int:x>/<int:y>.png")
+def get_boundaries_picture(z: int, x: int, y: int):
+    """Districts, townships and grids drawn as one picture, for the console's city zooms."""
+    authenticate(bearer_token() or request.args.get("token", "").strip() or None)
+    tag = tiles.picture_etag(z=z, x=x, y=y)
+    if request.if_none_match.contains_weak(tag):
+        return _tile_response(b"", tag, status=304)
+    return _tile_response(tiles.get_picture(z=z, x=x, y=y), tag, image=True)
+
+
+def _tile_response(
+    data: bytes, tag: str, status: int | None = None, *, image: bool = False
+) -> flask.Response:
     """200 with the tile (gzipped when the client takes it), 204 when empty, or 304."""
     status = status or (200 if data else 204)
     response = current_app.response_class(status=status)
-    if status == 200:
+    if status == 200 and image:
+        response.set_data(data)  # PNG is compressed already
+        response.mimetype = "image/png"
+    elif status == 200:
         if request.accept_encodings["gzip"] > 0:
             response.content_encoding = "gzip"
         else:

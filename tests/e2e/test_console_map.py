@@ -4,7 +4,11 @@ whole city is bench/bench_console_map.py's business.)"""
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from tests.support import DEMO_PASSWORD
@@ -55,9 +59,29 @@ def open_console(context):
     return desk
 
 
+def boundary_pixels(desk) -> dict[str, int]:
+    """How many pixels of the map show a district line, or a grid line (its colour over the
+    map's background, at any opacity)."""
+    shot = desk.locator("#citymap canvas.maplibregl-canvas").screenshot()
+    rgb = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
+    background, grid = np.array([0xF3, 0xF5, 0xF2]), np.array([0x8F, 0xAE, 0x8F])
+    # A grid-coloured line at opacity a over the background: background + a·(grid − background).
+    towards = ((rgb - background) @ (grid - background)) / ((grid - background) ** 2).sum()
+    residue = np.abs(rgb - (background + towards[..., None] * (grid - background))).max(axis=2)
+    return {
+        "district": int((np.abs(rgb - [0x1D, 0x35, 0x57]).max(axis=2) < 30).sum()),
+        "grid": int(((towards > 0.2) & (residue < 12)).sum()),
+    }
+
+
 def test_every_grid_is_on_the_city_map_and_villages_come_in_closer(console, district, screenshot):
     centre, codes = district
     desk = open_console(console)
+    pictures = []
+    desk.on(
+        "response",
+        lambda r: "/tiles/boundaries/" in r.url and r.status == 200 and pictures.append(r.url),
+    )
 
     city = desk.evaluate(JS_VIEW, {"center": centre, "zoom": CITY_ZOOM})
     # Every grid can be found (and clicked) where it is drawn; 渝中区's grids, about 150 m
@@ -66,9 +90,20 @@ def test_every_grid_is_on_the_city_map_and_villages_come_in_closer(console, dist
     assert {layer for layers in city["grids"].values() for layer in layers} == {"grid-dots"}
     # Village boundaries would only thicken the grid texture out here.
     assert city["villages"] == 0
+    # What shows is the server's picture of the boundaries (the vector grids, not drawn out
+    # here, are what a click finds): the district's line and the grid texture are on screen.
+    assert pictures
+    seen = boundary_pixels(desk)
+    assert seen["district"] > 50 and seen["grid"] > 50, seen
+    screenshot(desk, "console-map-city")
 
     closer = desk.evaluate(JS_VIEW, {"center": centre, "zoom": 12})
     assert set(closer["grids"]) == codes
     assert all(set(layers) == {"grids"} for layers in closer["grids"].values())
     assert closer["villages"] > 0
+    # Closer in, the vector layers draw the same lines.
+    pictures.clear()
+    seen = boundary_pixels(desk)
+    assert seen["district"] > 50 and seen["grid"] > 500, seen
+    assert not pictures
     screenshot(desk, "console-map-district")

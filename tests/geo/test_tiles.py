@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import math
 import time
 
 import mapbox_vector_tile
@@ -15,26 +14,13 @@ from sqlalchemy import select
 
 from app.geo import mvt, tiles
 from app.geo.models import Area, GeoState
+from tests.support import tile_of
+
+# Each test starts with an empty tile cache (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_tiles")
 
 DISTRICT = "500103000000"  # 渝中区, the fixture's only district
 GRID = "500103003013001"  # 解放碑街道 · 民生路社区 · 第1网格
-
-
-@pytest.fixture(autouse=True)
-def fresh_tiles(app, tmp_path, monkeypatch):
-    """Each test starts with an empty tile cache and no per-process tile state: rolled-back
-    tests reuse version numbers, which real deployments never do."""
-    monkeypatch.setitem(app.config, "TILES_CACHE_DIR", str(tmp_path / "tiles"))
-    app.extensions.pop("wangge_tiles", None)
-    yield tmp_path / "tiles"
-    app.extensions.pop("wangge_tiles", None)
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 1 << z
-    x = int((lon + 180.0) / 360.0 * n)
-    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
-    return x, y
 
 
 def decode(data: bytes) -> dict:

@@ -1,7 +1,7 @@
-// The console's city map: boundary layers from our own vector tiles, events coloured by state
-// and by near-due/overdue. MapLibre GL draws 65,000 grid outlines with the GPU, which a
-// DOM/canvas library cannot do smoothly at city level. Without tiles (an older server, or
-// tiles failing) the map still shows the events on a plain background.
+// The console's city map: boundary layers from our own vector tiles (and, at city zooms, a
+// picture the server draws from them), events coloured by state and by near-due/overdue.
+// Without tiles (an older server, or tiles failing) the map still shows the events on a plain
+// background.
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { currentToken } from '../lib/api.js';
 
@@ -11,6 +11,12 @@ const COLORS = ['case', ['get', 'overdue'], '#c21818', ['get', 'near_due'], '#e0
 const zoomed = (...stops) => ['interpolate', ['linear'], ['zoom'], ...stops];
 // The grid features drawn as areas; the rest are dots (grids too small to draw at that zoom).
 const POLYGONS = ['!=', ['geometry-type'], 'Point'];
+// Up to this zoom the boundaries are drawn from the server's pictures (app/geo/raster.py
+// MAX_ZOOM), above it from the vector tiles: see the 'boundaries' layer.
+const PICTURE_MAX_ZOOM = 10;
+// An opacity of 0 while the picture shows (MapLibre then skips the layer, but a click still
+// finds its features), then the given value and zoom stops.
+const vectorsFrom = (first, ...stops) => ['step', ['zoom'], 0, PICTURE_MAX_ZOOM + 1, first, ...stops];
 
 export async function cityMap(container, { onSelect, bbox } = {}) {
   if (!document.querySelector('link[data-maplibre]')) {
@@ -31,6 +37,8 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
       // Requested from z9 only: see the villages layer.
       village: vector('village', 9, 14),
       grid: vector('grid', 7, 14),
+      // Districts, townships and grids as one picture, drawn by the server from those tiles.
+      boundaries: { type: 'raster', tiles: [`${location.origin}/tiles/boundaries/{z}/{x}/{y}.png`], tileSize: 512, maxzoom: PICTURE_MAX_ZOOM },
       events: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       keyPlaces: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       tracks: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
@@ -41,15 +49,13 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
       ...(basemap ? [{ id: 'basemap', type: 'raster', source: 'basemap' }] : []),
       // Grids from z7, where the server's tiles start: at city level 65,000 grid outlines a few
       // pixels apart would merge into a dark blot, so they start as hairlines at low opacity (a
-      // texture showing where the grids are dense) and firm up as the map zooms in. Without a
-      // GPU (WebGL in software, bench/bench_console_map.py) every frame of a pan costs in
-      // proportion to the vertices drawn: the hairline outline of an empty fill costs about
-      // half of a line layer, the server sends city-level grids coarse, the smallest as dots,
-      // and POLYGONS keeps those dots out of the fill (which would take each for a one-point
-      // ring: a vertex and an outline segment each, 52,000 of them at city level).
-      { id: 'grids', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, filter: POLYGONS, paint: { 'fill-color': 'rgba(0,0,0,0)', 'fill-outline-color': '#8fae8f', 'fill-opacity': zoomed(7, 0.35, 10, 0.7, 12, 1) } },
+      // texture showing where the grids are dense) and firm up as the map zooms in. Up to
+      // PICTURE_MAX_ZOOM they are in the picture (below); above it, the hairline of an empty
+      // fill, which costs about half of a line layer. POLYGONS keeps the dots out of the fill
+      // (which would take each for a one-point ring).
+      { id: 'grids', type: 'fill', source: 'grid', 'source-layer': 'grid', minzoom: 7, filter: POLYGONS, paint: { 'fill-color': 'rgba(0,0,0,0)', 'fill-outline-color': '#8fae8f', 'fill-opacity': vectorsFrom(0.85, 12, 1) } },
       // A grid too small to draw at this zoom comes as a dot (app/geo/tiles.py): all of them show.
-      { id: 'grid-dots', type: 'circle', source: 'grid', 'source-layer': 'grid', minzoom: 7, filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': zoomed(7, 0.6, 11, 1.5), 'circle-color': '#8fae8f', 'circle-opacity': zoomed(7, 0.5, 10, 0.8) } },
+      { id: 'grid-dots', type: 'circle', source: 'grid', 'source-layer': 'grid', minzoom: 7, filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': zoomed(7, 0.6, 11, 1.5), 'circle-color': '#8fae8f', 'circle-opacity': vectorsFrom(0.8) } },
       // Patrol coverage 巡查覆盖率: grids coloured by the share covered (feature state by code).
       // Hidden until there is coverage to show (showCoverage): otherwise it would draw 65,000
       // transparent grids, fill and outline, in every frame.
@@ -57,8 +63,15 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
       // Villages from z9: below it their dashed hairlines cannot be told from the grid texture,
       // yet 11,000 village outlines cost as much as the grids in every frame at city level.
       { id: 'villages', type: 'line', source: 'village', 'source-layer': 'village', minzoom: 9, paint: { 'line-color': '#6a8caf', 'line-width': zoomed(9, 0.8, 11, 1), 'line-opacity': zoomed(9, 0.8, 11, 1), 'line-dasharray': [3, 2] } },
-      { id: 'townships', type: 'line', source: 'township', 'source-layer': 'township', paint: { 'line-color': '#3d5a80', 'line-width': 1.5 } },
-      { id: 'districts', type: 'line', source: 'district', 'source-layer': 'district', paint: { 'line-color': '#1d3557', 'line-width': 2.5 } },
+      // Up to PICTURE_MAX_ZOOM (a whole district on screen) grids, townships and districts are
+      // one picture, drawn by the server from their vector tiles in these layers' styles. With
+      // WebGL in software (no GPU, bench/bench_console_map.py) a frame costs per vertex drawn:
+      // as vectors the city's grid outlines and dots cost about twice an empty map's frame,
+      // townships and districts another two thirds; the picture, about one empty map. The
+      // vector grids stay, not drawn, so that a click finds its grid.
+      { id: 'boundaries', type: 'raster', source: 'boundaries', maxzoom: PICTURE_MAX_ZOOM + 1, paint: { 'raster-fade-duration': 0 } },
+      { id: 'townships', type: 'line', source: 'township', 'source-layer': 'township', minzoom: PICTURE_MAX_ZOOM + 1, paint: { 'line-color': '#3d5a80', 'line-width': 1.5 } },
+      { id: 'districts', type: 'line', source: 'district', 'source-layer': 'district', minzoom: PICTURE_MAX_ZOOM + 1, paint: { 'line-color': '#1d3557', 'line-width': 2.5 } },
       { id: 'tracks', type: 'line', source: 'tracks', layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: { 'line-color': '#0a5bd3', 'line-width': 4, 'line-opacity': 0.85 } },
       { id: 'key-places', type: 'circle', source: 'keyPlaces', paint: { 'circle-radius': zoomed(9, 3, 14, 6), 'circle-color': ['case', ['get', 'visit_overdue'], '#c21818', '#7b3fa0'], 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } },
       { id: 'events', type: 'circle', source: 'events', paint: { 'circle-radius': 7, 'circle-color': COLORS, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } },
