@@ -30,6 +30,9 @@ from PIL import Image, ImageDraw
 # Up to this zoom the console shows the boundaries as a picture; above it, as vectors. At
 # z10 a 1920×1080 console shows about 15 tiles and some 10,000 grids in the city centre.
 MAX_ZOOM = 10
+# The map draws a picture over 512 CSS pixels; a 2× picture (for screens with twice as many
+# pixels per CSS pixel) has lines and dots twice as many pixels wide.
+CSS_PX = 512
 # Drawn at 2× and halved: lines come out antialiased.
 _SUPERSAMPLE = 2
 _MOVE_TO, _CLOSE_PATH = 1, 7
@@ -108,8 +111,9 @@ def _masks(tile_gz: bytes, size: int, layer_style: Style):
     tile.ParseFromString(gzip.decompress(tile_gz))
     big = size * _SUPERSAMPLE
     lines = dots = None
-    width = max(1, round(layer_style.width * _SUPERSAMPLE))
-    r = layer_style.dot_radius * _SUPERSAMPLE
+    px_per_css_px = size / CSS_PX * _SUPERSAMPLE  # a 1024-pixel picture is for 2× screens
+    width = max(1, round(layer_style.width * px_per_css_px))
+    r = layer_style.dot_radius * px_per_css_px
     for layer in tile.layers:
         scale = big / layer.extent
         for feature in layer.features:

@@ -273,10 +273,10 @@ def etag(*, layer: str, z: int, x: int, y: int) -> str:
     return f"{service().state().key}-{layer}-{z}-{x}-{y}"
 
 
-def picture_etag(*, z: int, x: int, y: int) -> str:
+def picture_etag(*, z: int, x: int, y: int, scale: int = 1) -> str:
     """The boundary picture's validator, as `etag`."""
     check_tile(layer="grid", z=z, x=x, y=y)
-    return f"{service().state().key}-boundaries-{z}-{x}-{y}"
+    return f"{service().state().key}-boundaries-{z}-{x}-{y}@{scale}x"
 
 
 def get_tile(*, layer: str, z: int, x: int, y: int) -> bytes:
@@ -305,24 +305,26 @@ def get_tile(*, layer: str, z: int, x: int, y: int) -> bytes:
 PICTURE_LAYERS = ("grid", "township", "district")
 
 
-def get_picture(*, z: int, x: int, y: int) -> bytes:
+def get_picture(*, z: int, x: int, y: int, scale: int = 1) -> bytes:
     """The boundary layers as one PNG (app.geo.raster), drawn from the vector tiles at the
-    same address; b"" where there is nothing to draw, and above raster.MAX_ZOOM, where the
-    console draws vectors. Cached like the vector tiles, and lapses with them."""
+    same address, `scale` × 512 pixels wide (2 for high-density screens); b"" where there is
+    nothing to draw, and above raster.MAX_ZOOM, where the console draws vectors. Cached like
+    the vector tiles, and lapses with them."""
     check_tile(layer="grid", z=z, x=x, y=y)
     if z > raster.MAX_ZOOM:
         return b""
-    vectors = [(name, get_tile(layer=name, z=z, x=x, y=y)) for name in PICTURE_LAYERS]
+    vectors = [(layer, get_tile(layer=layer, z=z, x=x, y=y)) for layer in PICTURE_LAYERS]
     if not any(data for _, data in vectors):
         return b""
     svc = service()
-    path = svc.cache_dir / svc.state().key / "boundaries" / str(z) / str(x) / f"{y}.png"
+    name = f"{y}@{scale}x.png" if scale != 1 else f"{y}.png"
+    path = svc.cache_dir / svc.state().key / "boundaries" / str(z) / str(x) / name
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
     data = raster.render_png(
-        [(raster.style(name, z), tile) for name, tile in vectors], size=TILE_PX
+        [(raster.style(layer, z), tile) for layer, tile in vectors], size=TILE_PX * scale
     )
     _write_atomically(path, data)
     return data

@@ -106,14 +106,16 @@ def get_tile(layer: str, z: int, x: int, y: int):
     return _tile_response(tiles.get_tile(layer=layer, z=z, x=x, y=y), tag)
 
 
-@tiles_bp.get("/tiles/boundaries/<int:z>/<int:x>/<int:y>.png")
-def get_boundaries_picture(z: int, x: int, y: int):
-    """Districts, townships and grids drawn as one picture, for the console's city zooms."""
+@tiles_bp.get("/tiles/boundaries/<int:z>/<int:x>/<int:y>.png", defaults={"scale": 1})
+@tiles_bp.get("/tiles/boundaries/<int:z>/<int:x>/<int:y>@2x.png", defaults={"scale": 2})
+def get_boundaries_picture(z: int, x: int, y: int, scale: int):
+    """Districts, townships and grids drawn as one picture, for the console's city zooms;
+    @2x: twice as many pixels each way, for high-density screens."""
     authenticate(bearer_token() or request.args.get("token", "").strip() or None)
-    tag = tiles.picture_etag(z=z, x=x, y=y)
+    tag = tiles.picture_etag(z=z, x=x, y=y, scale=scale)
     if request.if_none_match.contains_weak(tag):
         return _tile_response(b"", tag, status=304)
-    return _tile_response(tiles.get_picture(z=z, x=x, y=y), tag, image=True)
+    return _tile_response(tiles.get_picture(z=z, x=x, y=y, scale=scale), tag, image=True)
 
 
 def _tile_response(

@@ -28,12 +28,12 @@ def get(auth, url: str, **headers):
     return auth.client.get(url, headers={**auth.headers("demo_dispatcher"), **headers})
 
 
-def picture(response) -> np.ndarray:
+def picture(response, size: int = 512) -> np.ndarray:
     """A 200 picture response as an RGBA array (rows y down)."""
     assert response.status_code == 200, response.get_data()
     assert response.mimetype == "image/png"
     image = Image.open(io.BytesIO(response.get_data()))
-    assert image.size == (512, 512)
+    assert image.size == (size, size)
     return np.asarray(image.convert("RGBA")).astype(int)
 
 
@@ -112,6 +112,19 @@ def test_grid_lines_are_the_console_grid_colour_fainter_at_city_zoom(auth, sessi
     assert shares[8] < shares[raster.MAX_ZOOM]
     # Never opaque: a texture under the township and district lines, as the vectors draw it.
     assert shares[raster.MAX_ZOOM] < 245
+
+
+def test_high_density_screens_get_the_same_lines_at_twice_the_pixels(auth, session):
+    z = raster.MAX_ZOOM
+    x, y = home_tile(session, z)
+    plain = picture(get(auth, f"/tiles/boundaries/{z}/{x}/{y}.png"))[:, :, 3]
+    double = picture(get(auth, f"/tiles/boundaries/{z}/{x}/{y}@2x.png"), 1024)[:, :, 3]
+    # Each pixel of the plain picture is a 2×2 block of the double one: the same lines.
+    blocks = double.reshape(512, 2, 512, 2).max(axis=(1, 3))
+    drawn = plain > 60
+    assert drawn.sum() > 1000
+    assert (blocks[drawn] > 0).mean() > 0.95
+    assert ((blocks > 60) & ~(plain > 0)).sum() < 0.05 * drawn.sum()
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,8 @@ export async function cityMap(container, { onSelect, bbox } = {}) {
       village: vector('village', 9, 14),
       grid: vector('grid', 7, 14),
       // Districts, townships and grids as one picture, drawn by the server from those tiles.
-      boundaries: { type: 'raster', tiles: [`${location.origin}/tiles/boundaries/{z}/{x}/{y}.png`], tileSize: 512, maxzoom: PICTURE_MAX_ZOOM },
+      // Twice the pixels on high-density screens, or its hairlines would blur.
+      boundaries: { type: 'raster', tiles: [`${location.origin}/tiles/boundaries/{z}/{x}/{y}${devicePixelRatio > 1.25 ? '@2x' : ''}.png`], tileSize: 512, maxzoom: PICTURE_MAX_ZOOM },
       events: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       keyPlaces: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       tracks: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
