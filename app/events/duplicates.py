@@ -29,9 +29,10 @@ def features(text: str) -> set[str]:
     return grams | (set(chars) - _STOP)
 
 
-def similarity(a: str, b: str) -> float:
-    """Overlap coefficient of the two texts' features, 0..1 (robust to length differences)."""
-    x, y = features(a), features(b)
+def similarity(a: str | set[str], b: str) -> float:
+    """Overlap coefficient of the two texts' features, 0..1 (robust to length differences);
+    `a` may be a text's features already (one report against many candidates)."""
+    x, y = a if isinstance(a, set) else features(a), features(b)
     return len(x & y) / min(len(x), len(y)) if x and y else 0.0
 
 
@@ -95,8 +96,9 @@ def likely_original(event: Event, subcategory: Subcategory) -> int | None:
     ).where(Event.duplicate_of_id.is_(None))
     with unscoped():
         rows = db.session.execute(stmt).all()
+    mine = features(event.description)
     scored = [
-        (similarity(event.description, row.description), -d, row.id)
+        (similarity(mine, row.description), -d, row.id)
         for row in rows
         if (d := distance_m(event.lon, event.lat, row.lon, row.lat)) <= subcategory.dedup_radius_m
     ]
