@@ -20,8 +20,10 @@ Floors, same tiles, same run:
   PostGIS cold  a bare SELECT ST_AsMVT(ST_AsMVTGeom(...)) of the same tile: ids only, default
                 extent and buffer, no simplification, through the same SQLAlchemy session;
   cached        a bare Flask route returning the same gzipped bytes read from a file.
-Also reported: how many features the two databases disagree on in the measured tiles, and the
-bytes the console downloads for the whole city at z8 (every layer, gzipped).
+Also reported: how many features the two databases disagree on in the measured tiles, the
+bytes the console downloads for the whole city at z8 (every layer, gzipped), and the boundary
+pictures (/tiles/boundaries/{z}/{x}/{y}.png: the city at z7, the same tiles at z8 and z10),
+drawn with their vector tiles cached, against rendering those three vector tiles cold.
 """
 
 from __future__ import annotations
@@ -209,6 +211,24 @@ def run_backend(
         out["tiles"][z] = rows
         print(f"  {key} z{z}: {len(rows)} tiles done", file=sys.stderr, flush=True)
 
+    # The boundary pictures the console shows up to z10 (/tiles/boundaries/...png): drawn from
+    # the grid, township and district tiles at the same address. Timed with those already
+    # cached (the drawing alone), against rendering the three vector tiles cold.
+    pictures = {}
+    for z, coords in ((7, city_tiles(geodata, 7)), *((z, tiles_by_zoom[z]) for z in (8, 10))):
+        rows = []
+        for x, y in coords:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            urls = [f"/tiles/{n}/{z}/{x}/{y}.pbf" for n in tiles.PICTURE_LAYERS]
+            vectors_ms = sum(timed_ms(lambda u=u: client.get(u, headers=headers))[0] for u in urls)
+            path = f"/tiles/boundaries/{z}/{x}/{y}.png"
+            drawn_ms, drawn = timed_ms(lambda p=path: client.get(p, headers=headers))
+            cached_ms, _ = timed_ms(lambda p=path: client.get(p, headers=headers))
+            if drawn.status_code == 200:
+                rows.append((drawn_ms, vectors_ms, cached_ms, len(drawn.get_data())))
+        pictures[z] = rows
+    out["pictures"] = pictures
+
     # What the console downloads for the whole city at z8: every layer, gzipped.
     shutil.rmtree(cache_dir, ignore_errors=True)
     city = {}
@@ -266,6 +286,17 @@ def summarise(results: dict, key: str) -> list[tuple[str, str]]:
                 f"cold {mean(cold):.1f} ms avg / {max(cold):.1f} max, floor {mean(floor):.1f} ms "
                 f"→ {sum(cold) / max(sum(floor), 1e-9):.1f}× floor; cached {mean(cached):.2f} ms, "
                 f"floor {mean(cfloor):.2f} ms → {sum(cached) / max(sum(cfloor), 1e-9):.1f}× floor",
+            )
+        )
+    for z, rows in backend["pictures"].items():
+        drawn, vectors, cached, size = (list(col) for col in zip(*rows, strict=True))
+        lines.append(
+            (
+                f"{key} picture z{z} ({len(rows)} tiles)",
+                f"drawn {statistics.fmean(drawn):.0f} ms avg / {max(drawn):.0f} max "
+                f"({sum(drawn) / sum(vectors):.1f}× its three vector tiles cold: "
+                f"{statistics.fmean(vectors):.0f} ms); cached {statistics.fmean(cached):.1f} ms; "
+                f"PNG {statistics.fmean(size) / 1024:.0f} KB avg / {max(size) / 1024:.0f} max",
             )
         )
     city = backend["city_z8_gz_bytes"]
