@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import json
 from pathlib import Path
 
-from flask import Flask, Response, current_app, jsonify, request, send_from_directory
+from flask import Flask, Response, abort, current_app, jsonify, request, send_from_directory
 from sqlalchemy import text
+from werkzeug.security import safe_join
 
 import config
 from app.core.auth import public
@@ -31,6 +33,9 @@ TYPES = {
     ".webmanifest": "application/manifest+json",
     ".woff2": "font/woff2",
 }
+# Our own files of these types go gzipped to browsers that take it (vendor files have .gz copies
+# built by scripts/build_pwa): a phone on a weak signal loads the shell in half the bytes.
+COMPRESSIBLE = frozenset({".css", ".html", ".js", ".json", ".mjs", ".svg", ".webmanifest"})
 # Vendor files change only with a new npm version; the service worker revalidates them on every
 # update, so a browser's HTTP cache may keep them for a week.
 VENDOR_MAX_AGE = 7 * 24 * 3600
@@ -59,9 +64,11 @@ def init_app(app: Flask) -> None:
 
 def pwa_file(name: str) -> Response:
     """One file of pwa/: vendor files long-cached (gzipped when a .gz was built), the rest
-    revalidated on every use so a deploy is seen at once."""
+    revalidated on every use so a deploy is seen at once (and gzipped here if text)."""
     mimetype = TYPES.get(Path(name).suffix, "application/octet-stream")
     vendor = name.startswith("vendor/")
+    if not vendor and Path(name).suffix in COMPRESSIBLE and request.accept_encodings["gzip"] > 0:
+        return _gzipped_file(name, mimetype)
     packed = vendor and request.accept_encodings["gzip"] > 0 and (PWA / f"{name}.gz").is_file()
     response = send_from_directory(
         PWA,
@@ -71,9 +78,33 @@ def pwa_file(name: str) -> Response:
     )
     if packed:
         response.content_encoding = "gzip"
-    if vendor:
+    if vendor or Path(name).suffix in COMPRESSIBLE:
         response.vary.add("Accept-Encoding")
     return response
+
+
+def _gzipped_file(name: str, mimetype: str) -> Response:
+    """One of our own text files, gzipped (compressed once per version of the file), with the
+    same revalidation as the plain file."""
+    found = safe_join(str(PWA), name)
+    path = Path(found) if found else None
+    if path is None or not path.is_file():
+        abort(404)
+    stat = path.stat()
+    body, tag = _gzip(path, stat.st_size, stat.st_mtime_ns)
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.content_encoding = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.cache_control.no_cache = True
+    response.set_etag(tag)
+    return response.make_conditional(request)
+
+
+@functools.lru_cache(maxsize=256)
+def _gzip(path: Path, size: int, mtime_ns: int) -> tuple[bytes, str]:
+    """A file's gzipped bytes and their ETag; size and mtime key the cache to the version."""
+    raw = path.read_bytes()
+    return gzip.compress(raw, 9, mtime=0), hashlib.sha256(raw).hexdigest()[:16] + "-gz"
 
 
 def service_worker() -> Response:
