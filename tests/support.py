@@ -30,3 +30,11 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     x = int((lon + 180.0) / 360.0 * n)
     y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
     return x, y
+
+
+def log_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the web app's login screen (browser tests)."""
+    page.goto("/")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login")

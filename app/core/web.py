@@ -65,9 +65,10 @@ def init_app(app: Flask) -> None:
 def pwa_file(name: str) -> Response:
     """One file of pwa/: vendor files long-cached (gzipped when a .gz was built), the rest
     revalidated on every use so a deploy is seen at once (and gzipped here if text)."""
-    mimetype = TYPES.get(Path(name).suffix, "application/octet-stream")
+    suffix = Path(name).suffix
+    mimetype = TYPES.get(suffix, "application/octet-stream")
     vendor = name.startswith("vendor/")
-    if not vendor and Path(name).suffix in COMPRESSIBLE and request.accept_encodings["gzip"] > 0:
+    if not vendor and suffix in COMPRESSIBLE and request.accept_encodings["gzip"] > 0:
         return _gzipped_file(name, mimetype)
     packed = vendor and request.accept_encodings["gzip"] > 0 and (PWA / f"{name}.gz").is_file()
     response = send_from_directory(
@@ -78,7 +79,7 @@ def pwa_file(name: str) -> Response:
     )
     if packed:
         response.content_encoding = "gzip"
-    if vendor or Path(name).suffix in COMPRESSIBLE:
+    if vendor or suffix in COMPRESSIBLE:
         response.vary.add("Accept-Encoding")
     return response
 

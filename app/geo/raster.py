@@ -82,7 +82,6 @@ def render_png(layers: list[tuple[Style, bytes]], *, size: int) -> bytes:
     """A transparent `size`-pixel PNG of gzipped MVT tiles drawn in order, each in its style;
     b"" if there is nothing to draw."""
     canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    drawn = False
     for layer_style, tile_gz in layers:
         if not tile_gz:
             continue
@@ -96,8 +95,7 @@ def render_png(layers: list[tuple[Style, bytes]], *, size: int) -> bytes:
             paint = Image.new("RGBA", (size, size), (*layer_style.color, 0))
             paint.putalpha(alpha)
             canvas = Image.alpha_composite(canvas, paint)
-            drawn = True
-    if not drawn or canvas.getbbox() is None:
+    if canvas.getbbox() is None:
         return b""
     out = io.BytesIO()
     # A palette with alpha: a third of RGBA's bytes, and the few colours a boundary map has.

@@ -313,9 +313,6 @@ def get_picture(*, z: int, x: int, y: int, scale: int = 1) -> bytes:
     check_tile(layer="grid", z=z, x=x, y=y)
     if z > raster.MAX_ZOOM:
         return b""
-    vectors = [(layer, get_tile(layer=layer, z=z, x=x, y=y)) for layer in PICTURE_LAYERS]
-    if not any(data for _, data in vectors):
-        return b""
     svc = service()
     name = f"{y}@{scale}x.png" if scale != 1 else f"{y}.png"
     path = svc.cache_dir / svc.state().key / "boundaries" / str(z) / str(x) / name
@@ -323,6 +320,9 @@ def get_picture(*, z: int, x: int, y: int, scale: int = 1) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         pass
+    vectors = [(layer, get_tile(layer=layer, z=z, x=x, y=y)) for layer in PICTURE_LAYERS]
+    if not any(data for _, data in vectors):
+        return b""  # away from the city: no file left behind
     data = raster.render_png(
         [(raster.style(layer, z), tile) for layer, tile in vectors], size=TILE_PX * scale
     )

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from tests.support import DEMO_PASSWORD
+from tests.support import log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -50,10 +50,7 @@ def district(app):
 
 def open_console(context):
     desk = context.new_page()
-    desk.goto("/")
-    desk.fill("#username", "demo_dispatcher")
-    desk.fill("#password", DEMO_PASSWORD)
-    desk.click("#login")
+    log_in(desk, "demo_dispatcher")
     desk.wait_for_selector("header #live.live")
     desk.evaluate("window.wanggeMap")
     return desk

@@ -14,9 +14,10 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
+from tests.support import log_in
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "Demo@2026"
 # A routine report from the home screen (issue 4): report button, photo button, the camera's
 # shutter, the description field, the suggested category, send.
 TAP_BUDGET = 6
@@ -44,13 +45,6 @@ class Taps:
     def tap(self, selector: str) -> None:
         self.count += 1
         self.page.locator(selector).click()
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
 
 
 def open_console(context, username: str):

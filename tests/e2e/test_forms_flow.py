@@ -12,20 +12,13 @@ from datetime import date, timedelta
 import openpyxl
 import pytest
 
-from tests.support import DEMO_PASSWORD
+from tests.support import log_in
 
 pytestmark = pytest.mark.e2e
 
 TOWNSHIP = "500103003000"
 VILLAGE = "500103003013"  # 民生路社区 (demo_village)
 TITLE = "社区月度情况表（测试）"
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("#login")
 
 
 def _fits(page, width: int) -> None:
@@ -132,9 +125,7 @@ def test_a_form_built_in_the_console_is_filled_on_a_phone_and_rolled_up(
     desk = admin
     desk.click("header button:has-text('退出')")
     desk.wait_for_selector("#username")
-    desk.fill("#username", "demo_dispatcher")
-    desk.fill("#password", DEMO_PASSWORD)
-    desk.click("#login")
+    log_in(desk, "demo_dispatcher")
     desk.wait_for_selector("header #live.live")
     desk.click("#forms-tab")
     desk.click(f"#fm-forms tr.fm-form:has-text('{TITLE}')")

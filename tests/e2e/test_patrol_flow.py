@@ -9,9 +9,10 @@ import time
 
 import pytest
 
+from tests.support import log_in
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "Demo@2026"
 GRID = "500103003013001"
 STEP_M = 25  # each move is more than the app's 20 m "moved" rule
 
@@ -32,13 +33,6 @@ QUEUE_ITEMS = """() => new Promise((resolve, reject) => {
     all.onsuccess = () => resolve(all.result.map(i => ({kind: i.kind, status: i.status})));
   };
 })"""
-
-
-def log_in(page, username: str) -> None:
-    page.goto("/")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
 
 
 def position(origin: dict, east_m: float) -> dict:
