@@ -53,6 +53,7 @@ FIXTURE = ROOT / "instance" / "test-geodata" / FIXTURE_DISTRICT
 TARGET_RATIO = 0.5
 PASSWORD = "Bench@2026-ingest"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
+SKELETON_TOKEN_KEY = "bench:skeleton:token:"  # + sha256 of the bearer token -> user id
 FLOOR_DDL = """
 CREATE TABLE bench_floor_reports (
     id bigserial PRIMARY KEY,
@@ -69,8 +70,12 @@ CREATE TABLE bench_floor_reports (
 # -- setup ----------------------------------------------------------------------------------
 
 
-def prepare(url: str, instance: Path, geodata: Path, reporters: int) -> dict:
-    """Migrate, load geography, categories, demo accounts and the reporters; train the model."""
+def prepare(
+    url: str, instance: Path, geodata: Path, reporters: int, skeleton_reporters: int = 0
+) -> dict:
+    """Migrate, load geography, categories, demo accounts and the reporters; train the model.
+
+    The skeleton's reporters are grid workers of their own, so its events are told apart."""
     import numpy as np
     import shapely
     from sqlalchemy import select, text
@@ -100,17 +105,18 @@ def prepare(url: str, instance: Path, geodata: Path, reporters: int) -> dict:
             )
         )
         step = max(1, len(grids) // reporters)
-        names = []
-        for i in range(reporters):
-            name = f"bench_worker_{i:03d}"
-            accounts.create_user(
-                username=name,
-                role=Role.GRID_WORKER,
-                node=str(grids[(i * step) % len(grids)]),
-                password=PASSWORD,
-                display_name=f"压测网格员{i}",
-            )
-            names.append(name)
+        names: dict[str, list[str]] = {"ingest": [], "skeleton": []}
+        for group, count in (("ingest", reporters), ("skeleton", skeleton_reporters)):
+            for i in range(count):
+                name = f"bench_{'worker' if group == 'ingest' else 'skeleton'}_{i:03d}"
+                accounts.create_user(
+                    username=name,
+                    role=Role.GRID_WORKER,
+                    node=str(grids[(i * step) % len(grids)]),
+                    password=PASSWORD,
+                    display_name=f"压测网格员{i}",
+                )
+                names[group].append(name)
         db.session.execute(text(FLOOR_DDL))
         db.session.commit()
         category_of = {
@@ -137,7 +143,12 @@ def prepare(url: str, instance: Path, geodata: Path, reporters: int) -> dict:
         for line in f:
             row = json.loads(line)
             texts.append((row["text"], category_of.get(row["subcategory"])))
-    return {"reporters": names, "points": points, "texts": texts}
+    return {
+        "reporters": names["ingest"],
+        "skeleton_reporters": names["skeleton"],
+        "points": points,
+        "texts": texts,
+    }
 
 
 # -- servers --------------------------------------------------------------------------------
@@ -202,6 +213,20 @@ def login(port: int, username: str) -> str:
     )
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())["token"]
+
+
+def skeleton_app_tokens(url: str, redis_url: str, names: list[str], tokens: list[str]) -> None:
+    """The skeleton's sign-in is one Redis GET: token hash -> user id, written here."""
+    import hashlib
+
+    import psycopg
+    import redis
+
+    with psycopg.connect(url) as conn:
+        ids = dict(conn.execute("SELECT username, id FROM users").fetchall())
+    store = redis.Redis.from_url(redis_url)
+    for name, token in zip(names, tokens, strict=True):
+        store.set(SKELETON_TOKEN_KEY + hashlib.sha256(token.encode()).hexdigest(), ids[name])
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -357,22 +382,37 @@ def _server_ticks(master: int) -> int:
 # -- the run --------------------------------------------------------------------------------
 
 
-def check_database(url: str, ingest_created: int, floor_created: int) -> dict:
+def check_database(url: str, created: dict[str, int]) -> dict:
+    """What each phase left in the database: one event (with its outbox message and audit
+    rows) per 201 for the app and the skeleton, told apart by their reporters; floor rows."""
     import psycopg
 
-    with psycopg.connect(url) as conn:
+    def group(conn, prefix: str, answered: int) -> dict:
+        mine = (
+            "SELECT e.id FROM events e JOIN users u ON u.id = e.reporter_id"
+            f" WHERE u.username LIKE '{prefix}%'"
+        )
         one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
         return {
-            "events": one("SELECT count(*) FROM events"),
-            "ingest_201": ingest_created,
+            "events": one(f"SELECT count(*) FROM ({mine}) m"),
+            "answered_201": answered,
             "event_new_messages": one(
-                "SELECT count(DISTINCT key) FROM outbox WHERE kind = 'event_new'"
+                "SELECT count(DISTINCT key) FROM outbox"
+                f" WHERE kind = 'event_new' AND event_id IN ({mine})"
             ),
-            "outbox_rows": one("SELECT count(*) FROM outbox"),
-            "audit_rows": one("SELECT count(*) FROM event_audit"),
-            "dispatched": one("SELECT count(*) FROM events WHERE handling_level IS NOT NULL"),
-            "floor_rows": one("SELECT count(*) FROM bench_floor_reports"),
-            "floor_201": floor_created,
+            "outbox_rows": one(f"SELECT count(*) FROM outbox WHERE event_id IN ({mine})"),
+            "audit_rows": one(f"SELECT count(*) FROM event_audit WHERE event_id IN ({mine})"),
+            "dispatched": one(
+                f"SELECT count(*) FROM events WHERE handling_level IS NOT NULL AND id IN ({mine})"
+            ),
+        }
+
+    with psycopg.connect(url) as conn:
+        return {
+            "ingest": group(conn, "bench_worker_", created["ingest"]),
+            "skeleton": group(conn, "bench_skeleton_", created.get("skeleton", 0)),
+            "floor_rows": conn.execute("SELECT count(*) FROM bench_floor_reports").fetchone()[0],
+            "floor_201": created["floor"],
         }
 
 
@@ -380,7 +420,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="measured per phase")
     parser.add_argument("--warmup", type=float, default=4.0, help="unmeasured, before each")
-    parser.add_argument("--rounds", type=int, default=3, help="floor + ingest pairs")
+    parser.add_argument("--rounds", type=int, default=3, help="floor + ingest (+ skeleton)")
     parser.add_argument("--concurrency", type=int, default=16, help="client connections")
     parser.add_argument("--threads", type=int, default=16, help="gunicorn --threads = WEB_THREADS")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn -w")
@@ -389,7 +429,12 @@ def main() -> int:
     parser.add_argument("--pg", default=DEFAULT_PG)
     parser.add_argument("--redis", default=DEFAULT_REDIS)
     parser.add_argument("--geodata", type=Path, default=FIXTURE)
-    parser.add_argument("--port", type=int, default=18731, help="ingest; the floor uses +1")
+    parser.add_argument(
+        "--port", type=int, default=18731, help="ingest; the floor uses +1, the skeleton +2"
+    )
+    parser.add_argument(
+        "--no-skeleton", action="store_true", help="skip the bare-minimum phase (skeleton_app)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
@@ -405,7 +450,8 @@ def main() -> int:
     os.environ["REDIS_URL"] = args.redis
     started = time.perf_counter()
     say(f"setup: {url}, geodata {args.geodata}, {args.reporters} reporters ...")
-    data = prepare(url, instance, args.geodata, args.reporters)
+    skeleton = not args.no_skeleton
+    data = prepare(url, instance, args.geodata, args.reporters, args.reporters if skeleton else 0)
     say(f"setup done in {time.perf_counter() - started:.1f} s")
 
     env = {
@@ -424,47 +470,64 @@ def main() -> int:
             k: getattr(args, k)
             for k in ("seconds", "warmup", "rounds", "concurrency", "threads", "workers")
         }
+        | {"skeleton": skeleton}
         | {"reporters": args.reporters, "category_share": args.category_share},
         "rounds": [],
     }
-    ingest = floor = None
-    # A plain `kill` of the benchmark must still stop both servers (the finally below).
+    names = ["floor", "ingest"] + (["skeleton"] if skeleton else [])
+    servers = {
+        "ingest": ("wsgi:app", args.port, ROOT),
+        "floor": ("floor_app:app", args.port + 1, ROOT / "bench"),
+        "skeleton": ("skeleton_app:app", args.port + 2, ROOT / "bench"),
+    }
+    procs: dict = {}
+    # A plain `kill` of the benchmark must still stop the servers (the finally below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        ingest = start_server("wsgi:app", args.port, env, args, ROOT, work / "ingest.log")
-        floor = start_server(
-            "floor_app:app", args.port + 1, env, args, ROOT / "bench", work / "floor.log"
-        )
-        wait_ready(ingest, args.port, "/healthz", work / "ingest.log")
-        wait_ready(floor, args.port + 1, "/healthz", work / "floor.log")
+        for name in names:
+            target, port, chdir = servers[name]
+            procs[name] = start_server(target, port, env, args, chdir, work / f"{name}.log")
+        for name in names:
+            wait_ready(procs[name], servers[name][1], "/healthz", work / f"{name}.log")
         tokens = [login(args.port, name) for name in data["reporters"]]
-        ingest_bodies = Bodies(data, tokens, "/api/v1/events", args.category_share, seed=1)
-        floor_bodies = Bodies(data, tokens, "/reports", args.category_share, seed=2)
-        created = {"ingest": 0, "floor": 0}
+        bodies = {
+            "ingest": Bodies(data, tokens, "/api/v1/events", args.category_share, seed=1),
+            "floor": Bodies(data, tokens, "/reports", args.category_share, seed=2),
+        }
+        if skeleton:
+            skeleton_tokens = [login(args.port, name) for name in data["skeleton_reporters"]]
+            skeleton_app_tokens(url, args.redis, data["skeleton_reporters"], skeleton_tokens)
+            bodies["skeleton"] = Bodies(
+                data, skeleton_tokens, "/reports", args.category_share, seed=3
+            )
+        created = dict.fromkeys(names, 0)
         for n in range(args.rounds):
-            order = ["floor", "ingest"] if n % 2 == 0 else ["ingest", "floor"]
+            # Each phase goes first, middle and last in turn, so drift hits them alike.
+            order = names[n % len(names) :] + names[: n % len(names)]
             row = {}
             for name in order:
-                port, bodies, proc = (
-                    (args.port, ingest_bodies, ingest)
-                    if name == "ingest"
-                    else (args.port + 1, floor_bodies, floor)
-                )
                 say(f"round {n + 1}/{args.rounds}: {name} ...")
-                row[name] = measure(port, bodies, args, proc.pid)
+                row[name] = measure(servers[name][1], bodies[name], args, procs[name].pid)
                 created[name] += row[name]["created_total"]
                 if row[name]["error_samples"]:
                     say("  errors: " + " | ".join(row[name]["error_samples"]))
             row["ratio"] = row["ingest"]["per_s"] / max(row["floor"]["per_s"], 1e-9)
-            results["rounds"].append(row)
-            say(
+            line = (
                 f"  floor {row['floor']['per_s']:.0f}/s, ingest {row['ingest']['per_s']:.0f}/s, "
                 f"ratio {row['ratio']:.2f}"
             )
+            if skeleton:
+                row["skeleton_ratio"] = row["skeleton"]["per_s"] / max(row["floor"]["per_s"], 1e-9)
+                line += (
+                    f"; skeleton {row['skeleton']['per_s']:.0f}/s, "
+                    f"ratio {row['skeleton_ratio']:.2f}"
+                )
+            results["rounds"].append(row)
+            say(line)
     finally:
-        stop_server(ingest)
-        stop_server(floor)
-    results["check"] = check_database(url, created["ingest"], created["floor"])
+        for proc in procs.values():
+            stop_server(proc)
+    results["check"] = check_database(url, created)
     redis.Redis.from_url(args.redis).flushdb()  # the timed SLA jobs of bench events
 
     _summarise(results)
@@ -481,21 +544,25 @@ def main() -> int:
 
 def _summarise(r: dict) -> None:
     rounds = r["rounds"]
-    ratios = [row["ratio"] for row in rounds]
-    r["ratio_median"] = statistics.median(ratios)
-    r["ratio_min"], r["ratio_max"] = min(ratios), max(ratios)
-    errors = sum(row[k]["errors"] for row in rounds for k in ("floor", "ingest"))
+    phases = [k for k in ("floor", "ingest", "skeleton") if k in rounds[0]]
+    for key in ("ratio", "skeleton_ratio") if r["config"]["skeleton"] else ("ratio",):
+        values = [row[key] for row in rounds]
+        r[f"{key}_median"] = statistics.median(values)
+        r[f"{key}_min"], r[f"{key}_max"] = min(values), max(values)
+    errors = sum(row[k]["errors"] for row in rounds for k in phases)
     c = r["check"]
-    r["consistent"] = (
-        c["events"] == c["ingest_201"] == c["event_new_messages"]
-        and c["floor_rows"] == c["floor_201"]
-        and c["audit_rows"] >= c["events"]
+    groups = [c[k] for k in ("ingest", "skeleton") if k in phases]
+    r["consistent"] = c["floor_rows"] == c["floor_201"] and all(
+        g["events"] == g["answered_201"] == g["event_new_messages"]
+        and g["audit_rows"] >= max(g["events"], 2 * g["dispatched"])
+        for g in groups
     )
     r["ok"] = errors == 0 and r["consistent"]
 
 
 def print_table(r: dict) -> None:
     cfg = r["config"]
+    phases = ["floor", "ingest"] + (["skeleton"] if cfg["skeleton"] else [])
     rows = [
         (
             "setup",
@@ -506,7 +573,7 @@ def print_table(r: dict) -> None:
         )
     ]
     for i, row in enumerate(r["rounds"], 1):
-        for name in ("floor", "ingest"):
+        for name in phases:
             m = row[name]
             rows.append(
                 (
@@ -517,13 +584,16 @@ def print_table(r: dict) -> None:
                     f"machine {m['machine_busy']:.0%} busy)",
                 )
             )
-        rows.append((f"round {i} ratio", f"{row['ratio']:.2f}"))
+        ratios = f"{row['ratio']:.2f}"
+        if cfg["skeleton"]:
+            ratios += f" (skeleton {row['skeleton_ratio']:.2f})"
+        rows.append((f"round {i} ratio", ratios))
 
     def spread(name: str, key: str) -> str:
         values = [row[name][key] for row in r["rounds"]]
         return f"{statistics.median(values):,.1f} ({min(values):,.1f}–{max(values):,.1f})"
 
-    for name in ("floor", "ingest"):
+    for name in phases:
         rows.append(
             (
                 f"{name} median (range)",
@@ -539,14 +609,31 @@ def print_table(r: dict) -> None:
             f"(target >= {TARGET_RATIO}: {ok})",
         )
     )
+    if cfg["skeleton"]:
+        rows.append(
+            (
+                "skeleton / floor",
+                f"{r['skeleton_ratio_median']:.2f} median "
+                f"({r['skeleton_ratio_min']:.2f}–{r['skeleton_ratio_max']:.2f}): the least work "
+                "a report needs (bench/skeleton_app.py), the ceiling of any implementation",
+            )
+        )
     c = r["check"]
+    for name in ("ingest", "skeleton") if cfg["skeleton"] else ("ingest",):
+        g = c[name]
+        rows.append(
+            (
+                f"database check {name}",
+                f"{g['events']:,} events for {g['answered_201']:,} × 201, "
+                f"{g['event_new_messages']:,} event_new outbox messages "
+                f"({g['outbox_rows']:,} rows), {g['audit_rows']:,} audit rows, "
+                f"{g['dispatched']:,} dispatched",
+            )
+        )
     rows.append(
         (
             "database check",
-            f"{c['events']:,} events for {c['ingest_201']:,} × 201, "
-            f"{c['event_new_messages']:,} event_new outbox messages ({c['outbox_rows']:,} rows), "
-            f"{c['audit_rows']:,} audit rows, {c['dispatched']:,} dispatched; "
-            f"floor {c['floor_rows']:,} rows for {c['floor_201']:,} × 201: "
+            f"floor {c['floor_rows']:,} rows for {c['floor_201']:,} × 201; "
             + ("consistent" if r["consistent"] else "MISMATCH"),
         )
     )
