@@ -2,9 +2,13 @@
 on PostgreSQL + Redis, with SQL statements counted and an optional cProfile.
 
     .venv/bin/python bench/profile_ingest.py [--n 300] [--profile] [--pg URL] [--redis URL]
+    .venv/bin/python bench/profile_ingest.py --versus [--n 300]
 
 Not a benchmark (bench_ingest.py is, under gunicorn against its floor): a microscope for the
-per-request cost that bench_ingest.py's ratio is made of.
+per-request cost that bench_ingest.py's ratio is made of. --versus puts the floor
+(floor_app.py) and the least work a report needs (skeleton_app.py) through the same test
+client in the same process, alternating with the app, and prints CPU per request of each:
+bench_ingest.py's three phases without the HTTP server and its threads.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ def main() -> None:
         "--cpu", action="store_true", help="profile CPU time, not wall time (waits cost nothing)"
     )
     parser.add_argument("--sql", action="store_true", help="print one report's SQL statements")
+    parser.add_argument(
+        "--versus", action="store_true", help="CPU per request: floor vs skeleton vs the app"
+    )
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/wangge_prof_ingest")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     args = parser.parse_args()
@@ -42,7 +49,8 @@ def main() -> None:
     os.environ["WANGGE_ENV"] = "production"
     os.environ.setdefault("SECRET_KEY", "cHJvZmlsZS1pbmdlc3Qtbm90LWEtcmVhbC1rZXktMTIzNDU2")
     instance = temp_dir("wangge-prof-")
-    data = prepare(url.replace("postgresql://", "postgresql+psycopg://"), instance, FIXTURE, 4)
+    url = url.replace("postgresql://", "postgresql+psycopg://")
+    data = prepare(url, instance, FIXTURE, 4, 1 if args.versus else 0)
     from sqlalchemy import event
 
     from app import create_app
@@ -81,6 +89,9 @@ def main() -> None:
         response = client.post("/api/v1/events", json=body, headers=headers)
         assert response.status_code == 201, response.json
 
+    if args.versus:
+        versus(url, instance, data, client, one, args.n)
+        return
     for _ in range(30):
         one()
     if args.sql:
@@ -113,6 +124,68 @@ def main() -> None:
     if profiler:
         stats = pstats.Stats(profiler).sort_stats(args.sort)
         stats.print_stats(*([] if args.sort == "tottime" else [r"/app/"]), 60)
+
+
+def versus(url: str, instance, data: dict, client, one, n: int) -> None:
+    """CPU per request of the floor, the skeleton and the app, each run in turn three times."""
+    from bench_ingest import FLOOR_DDL, skeleton_app_tokens
+    from sqlalchemy import create_engine, text
+
+    with create_engine(url).begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_floor_reports"))
+        conn.execute(text(FLOOR_DDL))
+    os.environ |= {"DATABASE_URL": url, "WANGGE_INSTANCE": str(instance)}
+    os.environ["GEODATA_DIR"] = str(FIXTURE)
+    import floor_app
+    import skeleton_app
+
+    name = data["skeleton_reporters"][0]
+    token = client.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+    token = token.json["token"]
+    skeleton_app_tokens(url.replace("+psycopg", ""), os.environ["REDIS_URL"], [name], [token])
+    floor, skeleton = floor_app.app.test_client(), skeleton_app.app.test_client()
+    rng = random.Random(5)
+
+    def body() -> dict:
+        text_, category = rng.choice(data["texts"])
+        lon, lat = rng.choice(data["points"])
+        found = {
+            "client_uuid": str(uuid.uuid4()),
+            "description": text_,
+            "location": {"type": "Point", "coordinates": [lon, lat]},
+            "accuracy_m": 10,
+            "occurred_at": datetime.now(UTC).isoformat(),
+        }
+        return found | ({"category": category} if category and rng.random() < 0.5 else {})
+
+    def post(test_client, headers=None):
+        def go() -> None:
+            response = test_client.post("/reports", json=body(), headers=headers)
+            assert response.status_code == 201, response.json
+
+        return go
+
+    phases = {
+        "floor": post(floor),
+        "skeleton": post(skeleton, {"Authorization": f"Bearer {token}"}),
+        "app": one,
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in phases}
+    for _ in range(3):
+        for name, go in phases.items():
+            for _ in range(20):
+                go()
+            started = time.process_time()
+            for _ in range(n):
+                go()
+            cpu[name].append((time.process_time() - started) / n * 1000)
+    floor_ms = min(cpu["floor"])
+    for name, values in cpu.items():
+        best = min(values)
+        print(
+            f"{name:9s} {best:6.2f} ms of CPU per request (best of 3; runs "
+            f"{', '.join(f'{v:.2f}' for v in values)}): {best / floor_ms:.1f}x the floor"
+        )
 
 
 if __name__ == "__main__":
