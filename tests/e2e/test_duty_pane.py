@@ -62,11 +62,11 @@ def test_roster_handover_and_take_over_on_the_console(console, live_server, scre
     assert desk.locator(".pane-stale").count() == 0
 
 
-def test_a_pane_that_cannot_load_says_why_and_tries_again(console):
-    desk = open_console(console, "demo_supervisor_township")
-    refused = []
+def _unavailable_once(refused: list[str]):
+    """A route handler: the first request gets a 503 with a message (noted in refused), the
+    rest go through."""
 
-    def unavailable_once(route):
+    def handle(route):
         if refused:
             route.continue_()
             return
@@ -77,6 +77,13 @@ def test_a_pane_that_cannot_load_says_why_and_tries_again(console):
             body=json.dumps({"error": {"code": "unavailable", "message": "服务暂时不可用"}}),
         )
 
+    return handle
+
+
+def test_a_pane_that_cannot_load_says_why_and_tries_again(console):
+    desk = open_console(console, "demo_supervisor_township")
+    refused: list[str] = []
+    unavailable_once = _unavailable_once(refused)
     console.route("**/api/v1/duty/now", unavailable_once)
     try:
         desk.click("#duty-tab")
@@ -85,5 +92,47 @@ def test_a_pane_that_cannot_load_says_why_and_tries_again(console):
         desk.click("#pane-retry")
         desk.wait_for_selector("#handover-note")
         assert desk.locator("#pane-error").count() == 0
+    finally:
+        console.unroute("**/api/v1/duty/now")
+
+
+def test_a_live_update_that_cannot_load_keeps_the_pane_and_tries_again(
+    console, live_server, screenshot
+):
+    supervisor = live_server.login("demo_supervisor_township")
+    status, note = live_server.api(
+        "POST", "/duty/handovers", {"note": "桥头堡路段积水已排，明早复查"}, token=supervisor
+    )
+    assert status == 201, note
+    desk = open_console(console, "demo_supervisor_township")
+    desk.click("#duty-tab")
+    card = desk.locator("#latest-handover")
+    card.wait_for()
+    assert "桥头堡路段积水已排" in card.inner_text() and "已接班" not in card.inner_text()
+
+    refused: list[str] = []
+    unavailable_once = _unavailable_once(refused)
+    console.route("**/api/v1/duty/now", unavailable_once)
+    try:
+        # The next shift takes over from another screen; the redraw this pushes cannot load.
+        status, _ = live_server.api(
+            "POST",
+            f"/duty/handovers/{note['id']}/receive",
+            {},
+            token=live_server.login("demo_dispatcher"),
+        )
+        assert status == 200
+        desk.wait_for_selector(".pane-stale.pane-failed")
+        assert refused
+        assert "服务暂时不可用" in desk.inner_text(".pane-failed")
+        # What the supervisor was reading is still there, not an error in its place.
+        assert desk.locator("#pane-error").count() == 0
+        assert "桥头堡路段积水已排" in desk.inner_text("#latest-handover")
+        screenshot(desk, "duty-update-failed")
+        desk.click(".pane-failed")
+        desk.wait_for_function(
+            "() => document.querySelector('#latest-handover').innerText.includes('已接班')"
+        )
+        assert desk.locator(".pane-stale").count() == 0
     finally:
         console.unroute("**/api/v1/duty/now")

@@ -152,17 +152,33 @@ export async function startConsole(root, me) {
   }
 
   // A pane that cannot load (the network, a server error) says why and offers to try again,
-  // instead of staying blank or keeping the pane it was meant to replace.
-  async function load(box, draw) {
+  // instead of staying blank or keeping the pane it was meant to replace. A live redraw that
+  // fails is different: what the user was reading stays on screen, marked as not updated, so
+  // a blip in the network never blanks a command centre's pane.
+  async function load(box, draw, { live = false } = {}) {
     try {
       return await draw(box);
     } catch (err) {
       console.warn('pane:', err);
       if (box !== paneBox) return null; // another pane was chosen meanwhile
+      if (live && box.firstChild && !box.querySelector(':scope > #pane-error')) {
+        offer(box, draw, `${t('pane_update_failed')} · ${err.message || err}`, '.pane-failed');
+        return null;
+      }
       mount(box, h('p.error#pane-error', `${t('pane_failed')}: ${err.message || err}`),
         h('button.link#pane-retry', { type: 'button', onclick: () => load(box, draw) }, t('try_again')));
       return null;
     }
+  }
+
+  // One notice at the top of a pane: the latest redraw waits in it until the user asks.
+  function offer(box, draw, text, kind = '') {
+    box.redrawLater = draw;
+    box.querySelector(':scope > .pane-stale')?.remove();
+    box.prepend(h('button.pane-stale' + kind, {
+      type: 'button',
+      onclick: (e) => { e.currentTarget.remove(); load(box, box.redrawLater, { live: true }); },
+    }, text));
   }
 
   // A live push redraws the pane on screen, but never under someone filling it in (a return
@@ -178,14 +194,8 @@ export async function startConsole(root, me) {
   }
   function redraw(draw) {
     const box = paneBox;
-    if (!busy(box)) return load(box, draw);
-    box.redrawLater = draw;
-    if (!box.querySelector(':scope > .pane-stale')) {
-      box.prepend(h('button.pane-stale', {
-        type: 'button',
-        onclick: (e) => { e.currentTarget.remove(); load(box, box.redrawLater); },
-      }, t('pane_updated')));
-    }
+    if (!busy(box)) return load(box, draw, { live: true });
+    offer(box, draw, t('pane_updated'));
     return null;
   }
 
