@@ -52,8 +52,16 @@ def recorded(page) -> int:
 
 def walk_to(page, context, fix: dict) -> None:
     """Move the phone at a walking pace and wait until the app has recorded a fix there."""
-    # 25 m in under 1.7 s would be faster than the server believes anyone patrols (15 m/s).
-    page.wait_for_timeout(2500)
+    # 25 m in under 1.7 s after the last recorded fix would be faster than the server believes
+    # anyone patrols (15 m/s): a jump, counting no distance. The app also records a fix at
+    # every tick of its interval, so the wait runs from the last fix, not from the last move.
+    while True:
+        state = page.evaluate(KV_GET, "patrol")
+        last = (state or {}).get("last")
+        since_ms = page.evaluate("at => Date.now() - Date.parse(at)", last["at"]) if last else 1e9
+        if since_ms >= 2500:
+            break
+        page.wait_for_timeout(min(250, 2500 - since_ms))
     before = recorded(page)
     context.set_geolocation(fix)
     page.wait_for_function(
