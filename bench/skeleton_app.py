@@ -11,8 +11,9 @@ on client_uuid for exactly-once), its two audit rows and its outbox rows, COMMIT
 PUBLISH. No ORM, no scope filters, no schemas, no hooks, no audit hash chain state read back.
 
 It is not a second implementation of reporting (it skips the rules table, key persons,
-attachments, emergency alarms, timed sweeps, the console feed): it exists so that the ratio the
-real path reaches can be read against the ratio any implementation on this stack could reach.
+attachments, emergency alarms, timed sweeps, the console feed, and always sends the event to
+its township's board by the subcategory's default): it exists so that the ratio the real path
+reaches can be read against the ratio any implementation on this stack could reach.
 """
 
 from __future__ import annotations
