@@ -134,8 +134,12 @@ def versus(url: str, instance, data: dict, client, one, n: int) -> None:
     with create_engine(url).begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_floor_reports"))
         conn.execute(text(FLOOR_DDL))
-    os.environ |= {"DATABASE_URL": url, "WANGGE_INSTANCE": str(instance)}
-    os.environ["GEODATA_DIR"] = str(FIXTURE)
+    # What floor_app and skeleton_app read when imported, as gunicorn's environment gives them.
+    os.environ |= {
+        "DATABASE_URL": url,
+        "WANGGE_INSTANCE": str(instance),
+        "GEODATA_DIR": str(FIXTURE),
+    }
     import floor_app
     import skeleton_app
 

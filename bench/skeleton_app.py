@@ -142,7 +142,7 @@ def create_report():
     places = ancestry(str(location.grid_id))
     board = sub.board or "safety"
     with engine.begin() as conn:
-        d = 0.002
+        d = 0.002  # about 200 m; the subcategories' radii run 10–1,000 m, 100 m by default
         conn.execute(
             DUPLICATES,
             dict(lon0=lon - d, lon1=lon + d, lat0=lat - d, lat1=lat + d, sub=sub.code),
