@@ -75,18 +75,7 @@ def main() -> None:
         event.listen(db.engine, "before_cursor_execute", counted)
 
     def one() -> None:
-        text, category = rng.choice(data["texts"])
-        lon, lat = rng.choice(data["points"])
-        body = {
-            "client_uuid": str(uuid.uuid4()),
-            "description": text,
-            "location": {"type": "Point", "coordinates": [lon, lat]},
-            "accuracy_m": 10,
-            "occurred_at": datetime.now(UTC).isoformat(),
-        }
-        if category and rng.random() < 0.5:
-            body["category"] = category
-        response = client.post("/api/v1/events", json=body, headers=headers)
+        response = client.post("/api/v1/events", json=report_body(rng, data), headers=headers)
         assert response.status_code == 201, response.json
 
     if args.versus:
@@ -126,6 +115,22 @@ def main() -> None:
         stats.print_stats(*([] if args.sort == "tottime" else [r"/app/"]), 60)
 
 
+def report_body(rng: random.Random, data: dict) -> dict:
+    """A fresh report: a corpus text, a point in the fixture, half of them with a category."""
+    text, category = rng.choice(data["texts"])
+    lon, lat = rng.choice(data["points"])
+    body = {
+        "client_uuid": str(uuid.uuid4()),
+        "description": text,
+        "location": {"type": "Point", "coordinates": [lon, lat]},
+        "accuracy_m": 10,
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    if category and rng.random() < 0.5:
+        body["category"] = category
+    return body
+
+
 def versus(url: str, instance, data: dict, client, one, n: int) -> None:
     """CPU per request of the floor, the skeleton and the app, each run in turn three times."""
     from bench_ingest import FLOOR_DDL, skeleton_app_tokens
@@ -150,21 +155,9 @@ def versus(url: str, instance, data: dict, client, one, n: int) -> None:
     floor, skeleton = floor_app.app.test_client(), skeleton_app.app.test_client()
     rng = random.Random(5)
 
-    def body() -> dict:
-        text_, category = rng.choice(data["texts"])
-        lon, lat = rng.choice(data["points"])
-        found = {
-            "client_uuid": str(uuid.uuid4()),
-            "description": text_,
-            "location": {"type": "Point", "coordinates": [lon, lat]},
-            "accuracy_m": 10,
-            "occurred_at": datetime.now(UTC).isoformat(),
-        }
-        return found | ({"category": category} if category and rng.random() < 0.5 else {})
-
     def post(test_client, headers=None):
         def go() -> None:
-            response = test_client.post("/reports", json=body(), headers=headers)
+            response = test_client.post("/reports", json=report_body(rng, data), headers=headers)
             assert response.status_code == 201, response.json
 
         return go

@@ -83,8 +83,7 @@ def _unavailable_once(refused: list[str]):
 def test_a_pane_that_cannot_load_says_why_and_tries_again(console):
     desk = open_console(console, "demo_supervisor_township")
     refused: list[str] = []
-    unavailable_once = _unavailable_once(refused)
-    console.route("**/api/v1/duty/now", unavailable_once)
+    console.route("**/api/v1/duty/now", _unavailable_once(refused))
     try:
         desk.click("#duty-tab")
         desk.wait_for_selector("#pane-error")
@@ -111,8 +110,7 @@ def test_a_live_update_that_cannot_load_keeps_the_pane_and_tries_again(
     assert "桥头堡路段积水已排" in card.inner_text() and "已接班" not in card.inner_text()
 
     refused: list[str] = []
-    unavailable_once = _unavailable_once(refused)
-    console.route("**/api/v1/duty/now", unavailable_once)
+    console.route("**/api/v1/duty/now", _unavailable_once(refused))
     try:
         # The next shift takes over from another screen; the redraw this pushes cannot load.
         status, _ = live_server.api(
